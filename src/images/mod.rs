@@ -1,0 +1,1 @@
+//! Builds the images a run needs (base, sim, endpoint, iperf) from nothing.
