@@ -1,8 +1,13 @@
 //! interop-runner: a QUIC and WebTransport interoperability test runner.
 //!
-//! Data flows one way: catalog (registry, testcases) → plan → orchestrate
-//! (docker, images, sim) → analyse (trace) → judge (checks) → report.
+//! Data flows one way: catalog (`registry`, `testcases`) → `plan` →
+//! orchestrate (`images`, the simulator) → analyse (`trace`) → judge →
+//! `report`.
 
+pub mod certs;
+pub mod files;
 pub mod images;
+pub mod registry;
+pub mod testcases;
 
 pub use quic_trace as trace;
