@@ -1,0 +1,430 @@
+//! What each scenario does to a packet as it enters the link: drop it,
+//! corrupt it, translate it, or let it through. Decisions use the elapsed time
+//! since the link came up, so the model is testable without a clock.
+
+use crate::nat::{Nat, Subnet};
+use crate::packet::{
+    fix_l4_checksum, is_version_negotiation, parse_ip, ports, set_dst_addr, set_dst_port, set_src_addr,
+    set_src_port, udp_payload_range, IpInfo, PROTO_UDP,
+};
+use crate::rng::Rng;
+use crate::scenario::{BlackholeDirection, RateSpec, ScenarioKind};
+use std::collections::{BTreeSet, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Direction of travel over the link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Client side (left) to server side (right).
+    ToServer,
+    /// Server side (right) to client side (left).
+    ToClient,
+}
+
+impl Direction {
+    pub fn index(self) -> usize {
+        match self {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::ToServer => "to server",
+            Direction::ToClient => "to client",
+        }
+    }
+}
+
+/// What happens to a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Forward,
+    /// Forwarded after a byte of the UDP payload was changed.
+    Corrupted,
+    Drop(DropReason),
+}
+
+/// Why the scenario dropped a packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    Random,
+    Listed(u64),
+    Blackhole,
+    UnknownBinding,
+}
+
+/// Probabilistic hits with a cap on consecutive hits (drop-rate, corrupt-rate).
+struct BurstRate {
+    percent: f64,
+    max_burst: u32,
+    in_a_row: u32,
+}
+
+impl BurstRate {
+    fn new(spec: RateSpec) -> BurstRate {
+        BurstRate { percent: spec.percent, max_burst: spec.max_burst.unwrap_or(u32::MAX), in_a_row: 0 }
+    }
+
+    fn hit(&mut self, rng: &mut Rng) -> bool {
+        if self.in_a_row >= self.max_burst {
+            self.in_a_row = 0;
+            return false;
+        }
+        if rng.chance_percent(self.percent) {
+            self.in_a_row += 1;
+            true
+        } else {
+            self.in_a_row = 0;
+            false
+        }
+    }
+}
+
+enum Model {
+    None,
+    Drop([BurstRate; 2]),
+    Corrupt([BurstRate; 2]),
+    List { drops: [BTreeSet<u64>; 2], seen: [u64; 2] },
+    Blackhole { on: Duration, off: Duration, repeat: u32, directions: [bool; 2] },
+    Rebind { nat: Nat, next: Option<Duration>, freq: Option<Duration> },
+}
+
+/// Facts about the network the models need (only the NAT uses them).
+pub struct NetFacts {
+    pub client_nets: Vec<Subnet>,
+    pub sim_addrs: HashSet<IpAddr>,
+}
+
+/// The scenario's packet treatment for both directions.
+pub struct Impairments {
+    model: Model,
+    rng: Rng,
+}
+
+impl Impairments {
+    pub fn new(kind: &ScenarioKind, facts: NetFacts, rng: Rng) -> Impairments {
+        let model: Model = match kind {
+            ScenarioKind::SimpleP2p | ScenarioKind::TcpCrossTraffic => Model::None,
+            ScenarioKind::DropRate { to_server, to_client } => {
+                Model::Drop([BurstRate::new(*to_server), BurstRate::new(*to_client)])
+            }
+            ScenarioKind::CorruptRate { to_server, to_client } => {
+                Model::Corrupt([BurstRate::new(*to_server), BurstRate::new(*to_client)])
+            }
+            ScenarioKind::Droplist { to_server, to_client } => {
+                Model::List { drops: [to_server.clone(), to_client.clone()], seen: [0, 0] }
+            }
+            ScenarioKind::Blackhole { on, off, repeat, direction } => Model::Blackhole {
+                on: *on,
+                off: *off,
+                repeat: *repeat,
+                directions: match direction {
+                    BlackholeDirection::Both => [true, true],
+                    BlackholeDirection::ToServer => [true, false],
+                    BlackholeDirection::ToClient => [false, true],
+                },
+            },
+            ScenarioKind::Rebind { first, freq, rebind_addr } => Model::Rebind {
+                nat: Nat::new(*rebind_addr, facts.client_nets, facts.sim_addrs),
+                next: Some(*first),
+                freq: *freq,
+            },
+        };
+        Impairments { model, rng }
+    }
+
+    /// Decides the fate of `packet` (an IP packet) entering the link `elapsed`
+    /// after the link came up; may rewrite it. Log lines go to `log`.
+    pub fn apply(&mut self, dir: Direction, elapsed: Duration, packet: &mut [u8], log: &mut Vec<String>) -> Verdict {
+        let info: Option<IpInfo> = parse_ip(packet).ok();
+        let is_udp: bool = info.map(|i| i.protocol == PROTO_UDP).unwrap_or(false);
+        let d: usize = dir.index();
+        match &mut self.model {
+            Model::None => Verdict::Forward,
+            Model::Drop(rates) => {
+                if is_udp && rates[d].hit(&mut self.rng) {
+                    log.push(format!("drop-rate: dropping a packet {} ({} bytes)", dir.name(), packet.len()));
+                    Verdict::Drop(DropReason::Random)
+                } else {
+                    Verdict::Forward
+                }
+            }
+            Model::Corrupt(rates) => match info.filter(|_| is_udp) {
+                Some(info) => corrupt(&mut rates[d], &mut self.rng, dir, packet, &info, log),
+                None => Verdict::Forward,
+            },
+            Model::List { drops, seen } => {
+                seen[d] += 1;
+                if drops[d].contains(&seen[d]) {
+                    log.push(format!("droplist: dropping packet {} {} ({} bytes)", seen[d], dir.name(), packet.len()));
+                    Verdict::Drop(DropReason::Listed(seen[d]))
+                } else {
+                    Verdict::Forward
+                }
+            }
+            Model::Blackhole { on, off, repeat, directions } => {
+                if directions[d] && blackhole_active(*on, *off, *repeat, elapsed) {
+                    Verdict::Drop(DropReason::Blackhole)
+                } else {
+                    Verdict::Forward
+                }
+            }
+            Model::Rebind { nat, next, freq } => {
+                while let Some(at) = *next {
+                    if elapsed < at {
+                        break;
+                    }
+                    for line in nat.rebind(&mut self.rng) {
+                        log.push(format!("{:.3}s: {line}", at.as_secs_f64()));
+                    }
+                    *next = freq.map(|f| at + f);
+                }
+                match info.filter(|_| is_udp) {
+                    Some(info) => translate(nat, &mut self.rng, dir, packet, &info, log),
+                    None => Verdict::Forward,
+                }
+            }
+        }
+    }
+
+    /// Whether the blackhole is swallowing packets at `elapsed` in direction `dir`
+    /// (false for every other scenario); for logging transitions.
+    pub fn blackhole_state(&self, dir: Direction, elapsed: Duration) -> Option<bool> {
+        match &self.model {
+            Model::Blackhole { on, off, repeat, directions } => {
+                Some(directions[dir.index()] && blackhole_active(*on, *off, *repeat, elapsed))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The blackhole is closed from `on` into each period of `on + off`, for
+/// `repeat` periods, and open before and after.
+pub fn blackhole_active(on: Duration, off: Duration, repeat: u32, elapsed: Duration) -> bool {
+    let period: u128 = (on + off).as_nanos();
+    let t: u128 = elapsed.as_nanos();
+    if period == 0 {
+        return false;
+    }
+    let round: u128 = t / period;
+    round < u128::from(repeat) && t - round * period >= on.as_nanos()
+}
+
+fn corrupt(
+    rate: &mut BurstRate,
+    rng: &mut Rng,
+    dir: Direction,
+    packet: &mut [u8],
+    info: &IpInfo,
+    log: &mut Vec<String>,
+) -> Verdict {
+    let range: std::ops::Range<usize> = match udp_payload_range(packet, info) {
+        Some(range) if !range.is_empty() => range,
+        _ => return Verdict::Forward,
+    };
+    if is_version_negotiation(&packet[range.clone()]) {
+        // Clients ignore a VN listing their own version; corrupting one would
+        // only stall the test, as the reference notes.
+        rate.in_a_row = 0;
+        return Verdict::Forward;
+    }
+    if !rate.hit(rng) {
+        return Verdict::Forward;
+    }
+    let span: u64 = range.len().min(50) as u64;
+    let offset: usize = rng.below(span) as usize;
+    let old: u8 = packet[range.start + offset];
+    let new: u8 = (u16::from(old) + 1 + rng.below(255) as u16) as u8;
+    packet[range.start + offset] = new;
+    fix_l4_checksum(packet, info);
+    log.push(format!(
+        "corrupt-rate: {} byte {offset} of a {}-byte UDP payload 0x{old:02x} -> 0x{new:02x}",
+        dir.name(),
+        range.len()
+    ));
+    Verdict::Corrupted
+}
+
+fn translate(nat: &mut Nat, rng: &mut Rng, dir: Direction, packet: &mut [u8], info: &IpInfo, log: &mut Vec<String>) -> Verdict {
+    let Some((sport, dport)) = ports(packet, info) else { return Verdict::Forward };
+    match dir {
+        Direction::ToServer => {
+            let (addr, port): (IpAddr, u16) = nat.outbound((info.src, sport), rng);
+            set_src_addr(packet, addr);
+            set_src_port(packet, info, port);
+        }
+        Direction::ToClient => match nat.inbound((info.dst, dport)) {
+            Some((addr, port)) => {
+                set_dst_addr(packet, addr);
+                set_dst_port(packet, info, port);
+            }
+            None => {
+                log.push(format!("rebind: no binding for {}:{dport}, dropping a packet to client", info.dst));
+                return Verdict::Drop(DropReason::UnknownBinding);
+            }
+        },
+    }
+    if let Ok(new_info) = parse_ip(packet) {
+        fix_l4_checksum(packet, &new_info);
+    }
+    Verdict::Forward
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::l4_checksum_ok;
+    use crate::packet::testing::{l4_packet, udp_packet};
+    use crate::scenario::parse_scenario_line;
+
+    const LINK: &str = "--delay=15ms --bandwidth=10Mbps --queue=25";
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn impairments(line: &str, seed: u64) -> Impairments {
+        let scenario = parse_scenario_line(line).unwrap();
+        let facts: NetFacts = NetFacts {
+            client_nets: vec![Subnet { addr: ip("193.167.0.0"), prefix: 24 }],
+            sim_addrs: [ip("193.167.0.2")].into_iter().collect(),
+        };
+        Impairments::new(&scenario.kind, facts, Rng::from_seed(seed))
+    }
+
+    fn to_server(payload: &[u8]) -> Vec<u8> {
+        udp_packet(ip("193.167.0.100"), ip("193.167.100.100"), 50000, 443, payload)
+    }
+
+    fn to_client(port: u16, dst: &str) -> Vec<u8> {
+        udp_packet(ip("193.167.100.100"), ip(dst), 443, port, b"reply")
+    }
+
+    #[test]
+    fn droplist_counts_every_packet_per_direction() {
+        let mut imp: Impairments = impairments(&format!("droplist {LINK} --drops_to_server=2,3 --drops_to_client=1"), 1);
+        let mut log: Vec<String> = Vec::new();
+        let mut verdicts: Vec<Verdict> = Vec::new();
+        for _ in 0..4 {
+            let mut p: Vec<u8> = to_server(b"x");
+            verdicts.push(imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log));
+        }
+        // A TCP packet counts too.
+        let mut tcp: Vec<u8> = l4_packet(ip("193.167.100.100"), ip("193.167.0.100"), 6, &[0; 20]);
+        let first_to_client: Verdict = imp.apply(Direction::ToClient, Duration::ZERO, &mut tcp, &mut log);
+        assert_eq!(
+            verdicts,
+            vec![
+                Verdict::Forward,
+                Verdict::Drop(DropReason::Listed(2)),
+                Verdict::Drop(DropReason::Listed(3)),
+                Verdict::Forward
+            ]
+        );
+        assert_eq!(first_to_client, Verdict::Drop(DropReason::Listed(1)));
+        assert_eq!(log.len(), 3);
+    }
+
+    #[test]
+    fn drop_rate_respects_burst_limit_and_spares_tcp() {
+        let mut imp: Impairments = impairments(&format!("drop-rate {LINK} --rate_to_server=100 --rate_to_client=0 --burst_to_server=3"), 5);
+        let mut log: Vec<String> = Vec::new();
+        let pattern: Vec<bool> = (0..8)
+            .map(|_| {
+                let mut p: Vec<u8> = to_server(b"x");
+                imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log) == Verdict::Forward
+            })
+            .collect();
+        assert_eq!(pattern, vec![false, false, false, true, false, false, false, true]);
+        let mut reply: Vec<u8> = to_client(50000, "193.167.0.100");
+        assert_eq!(imp.apply(Direction::ToClient, Duration::ZERO, &mut reply, &mut log), Verdict::Forward);
+        let mut tcp: Vec<u8> = l4_packet(ip("193.167.0.100"), ip("193.167.100.100"), 6, &[0; 20]);
+        assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut tcp, &mut log), Verdict::Forward);
+    }
+
+    #[test]
+    fn drop_rate_is_close_to_configured() {
+        let mut imp: Impairments = impairments(&format!("drop-rate {LINK} --rate_to_server=2 --rate_to_client=30"), 9);
+        let mut log: Vec<String> = Vec::new();
+        let dropped: usize = (0..100_000)
+            .filter(|_| {
+                let mut p: Vec<u8> = to_client(50000, "193.167.0.100");
+                imp.apply(Direction::ToClient, Duration::ZERO, &mut p, &mut log) != Verdict::Forward
+            })
+            .count();
+        assert!((29_000..31_000).contains(&dropped), "{dropped}");
+    }
+
+    #[test]
+    fn corruption_changes_one_early_byte_and_keeps_checksum() {
+        let mut imp: Impairments = impairments(&format!("corrupt-rate {LINK} --rate_to_server=100 --rate_to_client=100"), 2);
+        let mut log: Vec<String> = Vec::new();
+        let payload: Vec<u8> = vec![0xc3; 1200];
+        for _ in 0..200 {
+            let mut p: Vec<u8> = to_server(&payload);
+            let original: Vec<u8> = p.clone();
+            assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log), Verdict::Corrupted);
+            let info: IpInfo = parse_ip(&p).unwrap();
+            assert!(l4_checksum_ok(&p, &info));
+            let changed: Vec<usize> = (28..p.len()).filter(|i| p[*i] != original[*i]).collect();
+            assert_eq!(changed.len(), 1);
+            assert!(changed[0] - 28 < 50);
+        }
+        let mut vn: Vec<u8> = to_client(50000, "193.167.0.100");
+        vn = udp_packet(ip("193.167.100.100"), ip("193.167.0.100"), 443, 50000, &[0x80, 0, 0, 0, 0, 8, 1, 2, 3]);
+        let before: Vec<u8> = vn.clone();
+        assert_eq!(imp.apply(Direction::ToClient, Duration::ZERO, &mut vn, &mut log), Verdict::Forward);
+        assert_eq!(vn, before);
+    }
+
+    #[test]
+    fn blackhole_schedule() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        // on 5s, off 2s, twice, then open forever.
+        let states: Vec<bool> = [0, 4999, 5000, 6999, 7000, 11999, 12000, 13999, 14000, 100_000]
+            .iter()
+            .map(|t| blackhole_active(s(5), s(2), 2, ms(*t)))
+            .collect();
+        assert_eq!(states, vec![false, false, true, true, false, false, true, true, false, false]);
+        let mut imp: Impairments = impairments(&format!("blackhole {LINK} --on=1s --off=1s --direction=toserver"), 1);
+        let mut log: Vec<String> = Vec::new();
+        let mut p: Vec<u8> = to_server(b"x");
+        assert_eq!(imp.apply(Direction::ToServer, ms(1500), &mut p, &mut log), Verdict::Drop(DropReason::Blackhole));
+        let mut r: Vec<u8> = to_client(50000, "193.167.0.100");
+        assert_eq!(imp.apply(Direction::ToClient, ms(1500), &mut r, &mut log), Verdict::Forward);
+    }
+
+    #[test]
+    fn rebind_translates_both_ways_and_drops_stale_replies() {
+        let mut imp: Impairments = impairments(&format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr"), 4);
+        let mut log: Vec<String> = Vec::new();
+        let mut p: Vec<u8> = to_server(b"hello");
+        assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log), Verdict::Forward);
+        let info: IpInfo = parse_ip(&p).unwrap();
+        assert_eq!((info.src, ports(&p, &info).unwrap().0), (ip("193.167.0.100"), 50000));
+        // After the first rebind the flow has a new source address and port.
+        let mut q: Vec<u8> = to_server(b"hello");
+        imp.apply(Direction::ToServer, Duration::from_millis(1500), &mut q, &mut log);
+        let info: IpInfo = parse_ip(&q).unwrap();
+        let (new_port, _) = ports(&q, &info).unwrap();
+        assert_ne!(info.src, ip("193.167.0.100"));
+        assert!(l4_checksum_ok(&q, &info));
+        // A reply to the old binding is dropped, one to the new binding is translated back.
+        let mut stale: Vec<u8> = to_client(50000, "193.167.0.100");
+        assert_eq!(
+            imp.apply(Direction::ToClient, Duration::from_millis(1600), &mut stale, &mut log),
+            Verdict::Drop(DropReason::UnknownBinding)
+        );
+        let mut fresh: Vec<u8> = to_client(new_port, &info.src.to_string());
+        assert_eq!(imp.apply(Direction::ToClient, Duration::from_millis(1600), &mut fresh, &mut log), Verdict::Forward);
+        let back: IpInfo = parse_ip(&fresh).unwrap();
+        assert_eq!((back.dst, ports(&fresh, &back).unwrap().1), (ip("193.167.0.100"), 50000));
+        assert!(l4_checksum_ok(&fresh, &back));
+        assert!(log.iter().any(|l| l.contains("rebinding")));
+    }
+}

@@ -1,0 +1,375 @@
+//! The `SCENARIO` command line (`simple-p2p --delay=15ms ...`), parsed with the
+//! reference simulator's scenario and flag names, and checked strictly: every
+//! mistake is reported in one sentence before any packet is touched.
+
+use crate::units::{parse_duration, parse_rate};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// The bottleneck link every scenario shares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkParams {
+    /// One-way propagation delay.
+    pub delay: Duration,
+    /// Serialisation rate in bits per second.
+    pub bandwidth_bps: u64,
+    /// Capacity of the drop-tail queue in packets (the packet being serialised not included).
+    pub queue_packets: usize,
+}
+
+/// Loss or corruption probability for one direction, with an optional cap on
+/// consecutive hits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateSpec {
+    pub percent: f64,
+    pub max_burst: Option<u32>,
+}
+
+/// Which directions the blackhole swallows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlackholeDirection {
+    Both,
+    ToClient,
+    ToServer,
+}
+
+/// What the scenario does on top of the link.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScenarioKind {
+    SimpleP2p,
+    DropRate { to_server: RateSpec, to_client: RateSpec },
+    CorruptRate { to_server: RateSpec, to_client: RateSpec },
+    Droplist { to_server: BTreeSet<u64>, to_client: BTreeSet<u64> },
+    Blackhole { on: Duration, off: Duration, repeat: u32, direction: BlackholeDirection },
+    Rebind { first: Duration, freq: Option<Duration>, rebind_addr: bool },
+    TcpCrossTraffic,
+}
+
+/// A fully parsed scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub link: LinkParams,
+    pub kind: ScenarioKind,
+}
+
+/// Names of every scenario this simulator knows, for error messages and docs.
+pub const SCENARIO_NAMES: &[&str] = &[
+    "simple-p2p",
+    "drop-rate",
+    "corrupt-rate",
+    "droplist",
+    "blackhole",
+    "rebind",
+    "tcp-cross-traffic",
+];
+
+const LINK_FLAGS: &[&str] = &["delay", "bandwidth", "queue"];
+const RATE_FLAGS: &[&str] = &["rate_to_server", "rate_to_client", "burst_to_server", "burst_to_client"];
+const DROPLIST_FLAGS: &[&str] = &["drops_to_server", "drops_to_client"];
+const BLACKHOLE_FLAGS: &[&str] = &["on", "off", "repeat", "direction"];
+const REBIND_FLAGS: &[&str] = &["first-rebind", "rebind-freq", "rebind-addr"];
+
+/// Parses a whole scenario command line, e.g. the value of `SCENARIO`.
+pub fn parse_scenario_line(line: &str) -> Result<Scenario, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    parse_scenario(&words)
+}
+
+/// Parses a scenario given as separate words (scenario name first).
+pub fn parse_scenario(words: &[&str]) -> Result<Scenario, String> {
+    let (name, flag_words): (&str, &[&str]) = match words.split_first() {
+        Some((name, rest)) => (*name, rest),
+        None => return Err("no scenario given (set SCENARIO, e.g. \"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")".to_string()),
+    };
+    let extra: &[&str] = match name {
+        "simple-p2p" | "tcp-cross-traffic" => &[],
+        "drop-rate" | "corrupt-rate" => RATE_FLAGS,
+        "droplist" => DROPLIST_FLAGS,
+        "blackhole" => BLACKHOLE_FLAGS,
+        "rebind" => REBIND_FLAGS,
+        _ => {
+            return Err(format!(
+                "unknown scenario {name:?}; known scenarios: {}",
+                SCENARIO_NAMES.join(", ")
+            ))
+        }
+    };
+    let flags: Flags = Flags::parse(name, flag_words, extra)?;
+    let link: LinkParams = parse_link(&flags)?;
+    let kind: ScenarioKind = match name {
+        "simple-p2p" => ScenarioKind::SimpleP2p,
+        "tcp-cross-traffic" => ScenarioKind::TcpCrossTraffic,
+        "drop-rate" => ScenarioKind::DropRate {
+            to_server: parse_rate_spec(&flags, "rate_to_server", "burst_to_server")?,
+            to_client: parse_rate_spec(&flags, "rate_to_client", "burst_to_client")?,
+        },
+        "corrupt-rate" => ScenarioKind::CorruptRate {
+            to_server: parse_rate_spec(&flags, "rate_to_server", "burst_to_server")?,
+            to_client: parse_rate_spec(&flags, "rate_to_client", "burst_to_client")?,
+        },
+        "droplist" => ScenarioKind::Droplist {
+            to_server: parse_index_list(&flags, "drops_to_server")?,
+            to_client: parse_index_list(&flags, "drops_to_client")?,
+        },
+        "blackhole" => parse_blackhole(&flags)?,
+        _ => parse_rebind(&flags)?,
+    };
+    Ok(Scenario { name: name.to_string(), link, kind })
+}
+
+/// The `--name=value` flags of one scenario, checked against the allowed names.
+struct Flags {
+    scenario: String,
+    values: BTreeMap<String, String>,
+}
+
+impl Flags {
+    fn parse(scenario: &str, words: &[&str], extra: &[&str]) -> Result<Flags, String> {
+        let mut values: BTreeMap<String, String> = BTreeMap::new();
+        for word in words {
+            let body: &str = word
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument {word:?} for scenario {scenario} (flags look like --name=value)"))?;
+            let (key, value): (&str, &str) = match body.split_once('=') {
+                Some((key, value)) => (key, value),
+                None => (body, ""),
+            };
+            if !LINK_FLAGS.contains(&key) && !extra.contains(&key) {
+                let mut allowed: Vec<&str> = LINK_FLAGS.to_vec();
+                allowed.extend_from_slice(extra);
+                return Err(format!(
+                    "unknown flag --{key} for scenario {scenario}; it accepts --{}",
+                    allowed.join(", --")
+                ));
+            }
+            if values.insert(key.to_string(), value.to_string()).is_some() {
+                return Err(format!("flag --{key} is given twice"));
+            }
+        }
+        Ok(Flags { scenario: scenario.to_string(), values })
+    }
+
+    fn optional(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    fn required(&self, key: &str) -> Result<&str, String> {
+        match self.optional(key) {
+            Some(value) if !value.is_empty() => Ok(value),
+            Some(_) => Err(format!("flag --{key} needs a value (--{key}=...)")),
+            None => Err(format!("missing required flag --{key} for scenario {}", self.scenario)),
+        }
+    }
+
+    fn non_empty(&self, key: &str) -> Result<Option<&str>, String> {
+        match self.optional(key) {
+            Some("") => Err(format!("flag --{key} needs a value (--{key}=...)")),
+            other => Ok(other),
+        }
+    }
+}
+
+fn flag_error(key: &str, value: &str, why: String) -> String {
+    format!("bad value --{key}={value}: {why}")
+}
+
+fn parse_link(flags: &Flags) -> Result<LinkParams, String> {
+    let delay_text: &str = flags.required("delay")?;
+    let delay: Duration = parse_duration(delay_text).map_err(|e| flag_error("delay", delay_text, e))?;
+    let bandwidth_text: &str = flags.required("bandwidth")?;
+    let bandwidth_bps: u64 = parse_rate(bandwidth_text).map_err(|e| flag_error("bandwidth", bandwidth_text, e))?;
+    let queue_text: &str = flags.required("queue")?;
+    let queue_packets: usize = parse_count(queue_text, 1, 1_000_000).map_err(|e| flag_error("queue", queue_text, e))? as usize;
+    Ok(LinkParams { delay, bandwidth_bps, queue_packets })
+}
+
+fn parse_count(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let value: u64 = text
+        .parse::<u64>()
+        .map_err(|_| "expected a whole number".to_string())?;
+    if value < min || value > max {
+        return Err(format!("must be between {min} and {max}"));
+    }
+    Ok(value)
+}
+
+fn parse_rate_spec(flags: &Flags, rate_key: &str, burst_key: &str) -> Result<RateSpec, String> {
+    let rate_text: &str = flags.required(rate_key)?;
+    let percent: f64 = rate_text
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
+        .ok_or_else(|| flag_error(rate_key, rate_text, "expected a percentage between 0 and 100".to_string()))?;
+    let max_burst: Option<u32> = match flags.non_empty(burst_key)? {
+        Some(text) => Some(parse_count(text, 0, u32::MAX as u64).map_err(|e| flag_error(burst_key, text, e))? as u32),
+        None => None,
+    };
+    Ok(RateSpec { percent, max_burst })
+}
+
+fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, String> {
+    let mut indices: BTreeSet<u64> = BTreeSet::new();
+    let text: &str = match flags.optional(key) {
+        Some(text) => text,
+        None => return Ok(indices),
+    };
+    for item in text.split(',').filter(|item| !item.is_empty()) {
+        let index: u64 = parse_count(item, 1, u64::MAX)
+            .map_err(|e| flag_error(key, text, format!("{item:?} is not a packet index ({e}; indices start at 1)")))?;
+        indices.insert(index);
+    }
+    Ok(indices)
+}
+
+fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
+    let on_text: &str = flags.required("on")?;
+    let on: Duration = parse_duration(on_text).map_err(|e| flag_error("on", on_text, e))?;
+    let off_text: &str = flags.required("off")?;
+    let off: Duration = parse_duration(off_text).map_err(|e| flag_error("off", off_text, e))?;
+    if on.is_zero() && off.is_zero() {
+        return Err("blackhole needs --on or --off to be longer than zero".to_string());
+    }
+    let repeat: u32 = match flags.non_empty("repeat")? {
+        Some(text) => parse_count(text, 1, u32::MAX as u64).map_err(|e| flag_error("repeat", text, e))? as u32,
+        None => 1,
+    };
+    let direction: BlackholeDirection = match flags.non_empty("direction")? {
+        None | Some("both") => BlackholeDirection::Both,
+        Some("toclient") => BlackholeDirection::ToClient,
+        Some("toserver") => BlackholeDirection::ToServer,
+        Some(other) => {
+            return Err(flag_error("direction", other, "expected both, toclient or toserver".to_string()))
+        }
+    };
+    Ok(ScenarioKind::Blackhole { on, off, repeat, direction })
+}
+
+fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
+    let first_text: &str = flags.required("first-rebind")?;
+    let first: Duration = parse_duration(first_text).map_err(|e| flag_error("first-rebind", first_text, e))?;
+    let freq: Option<Duration> = match flags.non_empty("rebind-freq")? {
+        Some(text) => {
+            let freq: Duration = parse_duration(text).map_err(|e| flag_error("rebind-freq", text, e))?;
+            if freq < Duration::from_millis(1) {
+                return Err(flag_error("rebind-freq", text, "must be at least 1ms".to_string()));
+            }
+            Some(freq)
+        }
+        None => None,
+    };
+    let rebind_addr: bool = match flags.optional("rebind-addr") {
+        None => false,
+        Some("") | Some("true") | Some("1") => true,
+        Some("false") | Some("0") => false,
+        Some(other) => return Err(flag_error("rebind-addr", other, "expected true or false (or no value)".to_string())),
+    };
+    Ok(ScenarioKind::Rebind { first, freq, rebind_addr })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINK: &str = "--delay=15ms --bandwidth=10Mbps --queue=25";
+
+    fn parse(line: &str) -> Result<Scenario, String> {
+        parse_scenario_line(line)
+    }
+
+    #[test]
+    fn simple_p2p() {
+        let scenario: Scenario = parse(&format!("simple-p2p {LINK}")).unwrap();
+        assert_eq!(scenario.kind, ScenarioKind::SimpleP2p);
+        assert_eq!(scenario.link.delay, Duration::from_millis(15));
+        assert_eq!(scenario.link.bandwidth_bps, 10_000_000);
+        assert_eq!(scenario.link.queue_packets, 25);
+    }
+
+    #[test]
+    fn drop_and_corrupt_rates() {
+        let scenario: Scenario = parse(&format!(
+            "drop-rate {LINK} --rate_to_server=30 --rate_to_client=2 --burst_to_server=3"
+        ))
+        .unwrap();
+        assert_eq!(
+            scenario.kind,
+            ScenarioKind::DropRate {
+                to_server: RateSpec { percent: 30.0, max_burst: Some(3) },
+                to_client: RateSpec { percent: 2.0, max_burst: None },
+            }
+        );
+        let corrupt: Scenario =
+            parse(&format!("corrupt-rate {LINK} --rate_to_server=2 --rate_to_client=2.5")).unwrap();
+        assert!(matches!(corrupt.kind, ScenarioKind::CorruptRate { .. }));
+    }
+
+    #[test]
+    fn droplist_blackhole_rebind() {
+        let drops: Scenario = parse(&format!("droplist {LINK} --drops_to_server=2,3,4 --drops_to_client=1,5")).unwrap();
+        assert_eq!(
+            drops.kind,
+            ScenarioKind::Droplist {
+                to_server: [2, 3, 4].into_iter().collect(),
+                to_client: [1, 5].into_iter().collect(),
+            }
+        );
+        let hole: Scenario = parse(&format!("blackhole {LINK} --on=5s --off=2s --repeat=3 --direction=toclient")).unwrap();
+        assert_eq!(
+            hole.kind,
+            ScenarioKind::Blackhole {
+                on: Duration::from_secs(5),
+                off: Duration::from_secs(2),
+                repeat: 3,
+                direction: BlackholeDirection::ToClient,
+            }
+        );
+        let rebind: Scenario = parse(&format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr")).unwrap();
+        assert_eq!(
+            rebind.kind,
+            ScenarioKind::Rebind {
+                first: Duration::from_secs(1),
+                freq: Some(Duration::from_secs(5)),
+                rebind_addr: true,
+            }
+        );
+        let cross: Scenario = parse(&format!("tcp-cross-traffic {LINK}")).unwrap();
+        assert_eq!(cross.kind, ScenarioKind::TcpCrossTraffic);
+    }
+
+    #[test]
+    fn every_bad_input_is_explained() {
+        let cases: &[(&str, &str)] = &[
+            ("", "no scenario given"),
+            ("warp-drive --delay=1ms", "unknown scenario \"warp-drive\""),
+            ("simple-p2p --delay=15ms --bandwidth=10Mbps", "missing required flag --queue"),
+            ("simple-p2p --bandwidth=10Mbps --queue=25", "missing required flag --delay"),
+            ("simple-p2p --delay=15ms --queue=25", "missing required flag --bandwidth"),
+            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25 --speed=9", "unknown flag --speed"),
+            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s", "unknown flag --on"),
+            ("simple-p2p --delay=fast --bandwidth=10Mbps --queue=25", "bad value --delay=fast"),
+            ("simple-p2p --delay=15ms --bandwidth=10 --queue=25", "bad value --bandwidth=10"),
+            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=0", "bad value --queue=0"),
+            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=x", "bad value --queue=x"),
+            ("simple-p2p --delay= --bandwidth=10Mbps --queue=25", "--delay needs a value"),
+            ("simple-p2p --delay=1ms --delay=2ms --bandwidth=10Mbps --queue=25", "--delay is given twice"),
+            ("simple-p2p delay=15ms", "unexpected argument \"delay=15ms\""),
+            ("drop-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=3", "missing required flag --rate_to_client"),
+            ("drop-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=300 --rate_to_client=1", "bad value --rate_to_server=300"),
+            ("corrupt-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=3 --rate_to_client=1 --burst_to_client=-1", "bad value --burst_to_client=-1"),
+            ("droplist --delay=15ms --bandwidth=10Mbps --queue=25 --drops_to_server=0,1", "bad value --drops_to_server=0,1"),
+            ("droplist --delay=15ms --bandwidth=10Mbps --queue=25 --drops_to_client=a", "bad value --drops_to_client=a"),
+            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s", "missing required flag --off"),
+            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s --off=2s --repeat=0", "bad value --repeat=0"),
+            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s --off=2s --direction=up", "bad value --direction=up"),
+            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25", "missing required flag --first-rebind"),
+            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25 --first-rebind=1s --rebind-addr=maybe", "bad value --rebind-addr=maybe"),
+            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25 --first-rebind=1s --rebind-freq=0s", "bad value --rebind-freq=0s"),
+        ];
+        for (line, expected) in cases {
+            let error: String = parse(line).expect_err(line);
+            assert!(error.contains(expected), "{line:?} gave {error:?}, expected it to mention {expected:?}");
+            assert!(!error.contains('\n'), "{error:?} is not one line");
+        }
+    }
+}
