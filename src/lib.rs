@@ -2,12 +2,15 @@
 //!
 //! Data flows one way: catalog (`registry`, `testcases`) → `plan` →
 //! orchestrate (`images`, the simulator) → analyse (`trace`) → judge →
-//! `report`.
+//! `outcome` → `report`.
 
 pub mod certs;
 pub mod files;
 pub mod images;
+pub mod outcome;
+pub mod plan;
 pub mod registry;
+pub mod report;
 pub mod testcases;
 
 pub use quic_trace as trace;

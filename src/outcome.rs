@@ -1,0 +1,180 @@
+//! A trial's result, and the small record each trial leaves in its log
+//! directory so runs split over processes or machines can be merged.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::testcases::Protocol;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+    Unsupported,
+}
+
+impl Outcome {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "✓",
+            Outcome::Failed => "✕",
+            Outcome::Unsupported => "?",
+        }
+    }
+
+    /// The word result.json uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Unsupported => "unsupported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Outcome> {
+        match s {
+            "succeeded" => Some(Outcome::Succeeded),
+            "failed" => Some(Outcome::Failed),
+            "unsupported" => Some(Outcome::Unsupported),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The value of a measurement over its repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasurementValue {
+    pub values: Vec<f64>,
+    pub unit: String,
+}
+
+impl MeasurementValue {
+    pub fn mean(&self) -> f64 {
+        if self.values.is_empty() {
+            return 0.0;
+        }
+        self.values.iter().sum::<f64>() / self.values.len() as f64
+    }
+
+    /// Sample standard deviation, as the reference reports it.
+    pub fn stdev(&self) -> f64 {
+        let n = self.values.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let mean = self.mean();
+        let var = self.values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        var.sqrt()
+    }
+
+    /// `mean (± stdev) unit`, rounded to integers.
+    pub fn details(&self) -> String {
+        format!("{:.0} (± {:.0}) {}", self.mean(), self.stdev(), self.unit)
+    }
+}
+
+/// What one trial left behind: enough to rebuild the matrix and result.json.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrialRecord {
+    pub protocol: Protocol,
+    pub server: String,
+    pub client: String,
+    pub test: String,
+    pub abbr: String,
+    pub outcome: Outcome,
+    /// Why it failed or was unsupported; empty on success.
+    pub reason: String,
+    #[serde(default)]
+    pub measurement: Option<MeasurementValue>,
+    /// Epoch seconds.
+    pub start_time: f64,
+    pub end_time: f64,
+    /// Image IDs that really ran, by role.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+}
+
+impl TrialRecord {
+    pub const FILE_NAME: &'static str = "trial.json";
+
+    pub fn write_to_dir(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join(Self::FILE_NAME), text + "\n")
+    }
+
+    pub fn read(path: &Path) -> Result<TrialRecord, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a trial record: {e}", path.display()))
+    }
+
+    /// The measurement column text of result.json.
+    pub fn details(&self) -> String {
+        self.measurement.as_ref().map(|m| m.details()).unwrap_or_default()
+    }
+}
+
+/// Seconds since the epoch, as result.json writes times.
+pub fn epoch_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurement_details_match_the_reference_format() {
+        let m = MeasurementValue { values: vec![9000.0, 9100.0, 8900.0, 9050.0, 8950.0], unit: "kbps".into() };
+        assert_eq!(m.mean(), 9000.0);
+        assert!((m.stdev() - 79.0569).abs() < 0.001);
+        assert_eq!(m.details(), "9000 (± 79) kbps");
+    }
+
+    #[test]
+    fn record_round_trips_through_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rec = TrialRecord {
+            protocol: Protocol::Quic,
+            server: "quic-go".into(),
+            client: "aioquic".into(),
+            test: "transfer".into(),
+            abbr: "DC".into(),
+            outcome: Outcome::Failed,
+            reason: "file x differs".into(),
+            measurement: None,
+            start_time: 1.5,
+            end_time: 2.5,
+            images: BTreeMap::from([("server".into(), "sha256:ab".into())]),
+        };
+        rec.write_to_dir(&dir.path().join("a/b")).unwrap();
+        let back = TrialRecord::read(&dir.path().join("a/b").join(TrialRecord::FILE_NAME)).unwrap();
+        assert_eq!(back, rec);
+        std::fs::write(dir.path().join("bad.json"), "{").unwrap();
+        assert!(TrialRecord::read(&dir.path().join("bad.json")).unwrap_err().contains("not a trial record"));
+    }
+
+    #[test]
+    fn outcome_words_and_symbols() {
+        for o in [Outcome::Succeeded, Outcome::Failed, Outcome::Unsupported] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+            assert_eq!(serde_json::to_string(&o).unwrap(), format!("\"{o}\""));
+        }
+        assert_eq!(Outcome::Succeeded.symbol(), "✓");
+        assert_eq!(Outcome::Failed.symbol(), "✕");
+        assert_eq!(Outcome::Unsupported.symbol(), "?");
+    }
+}

@@ -1,0 +1,408 @@
+//! Selection and planning: which servers, clients and tests a run covers,
+//! and the trials (one per server × client × test) that follow from it.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::registry::{Implementation, Registry};
+use crate::testcases::{self, Protocol, TestCase};
+
+/// Which tests the user asked for (`-t`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TestFilter {
+    /// Not given: the default tests and all measurements.
+    #[default]
+    Default,
+    OnlyTests,
+    OnlyMeasurements,
+    /// An explicitly empty list: nothing.
+    Nothing,
+    Named(Vec<String>),
+}
+
+impl TestFilter {
+    /// Parses the `-t` value.
+    pub fn parse(arg: Option<&str>) -> TestFilter {
+        match arg {
+            None => TestFilter::Default,
+            Some("onlyTests") => TestFilter::OnlyTests,
+            Some("onlyMeasurements") => TestFilter::OnlyMeasurements,
+            Some("") => TestFilter::Nothing,
+            Some(list) => TestFilter::Named(split_list(list)),
+        }
+    }
+}
+
+/// What the user selected, before it is checked against the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub servers: Option<Vec<String>>,
+    pub clients: Option<Vec<String>>,
+    pub tests: TestFilter,
+    /// `name=image` replacements (`-r`).
+    pub replace: Vec<(String, String)>,
+    /// An implementation that must be part of every pair (`-i`).
+    pub must_include: Option<String>,
+    /// Names exempt from auto-unsupported (`-n`); `None` means the default
+    /// (the sole server or client of a run).
+    pub no_auto_unsupported: Option<Vec<String>>,
+}
+
+/// A selection that names something that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError(pub String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Splits a comma-separated list, dropping empty items and spaces.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses `name=image,name=image`.
+pub fn parse_replace(s: &str) -> Result<Vec<(String, String)>, PlanError> {
+    split_list(s)
+        .into_iter()
+        .map(|item| match item.split_once('=') {
+            Some((n, i)) if !n.is_empty() && !i.is_empty() && !i.contains('=') => {
+                Ok((n.to_string(), i.to_string()))
+            }
+            _ => Err(PlanError(format!(
+                "invalid replacement \"{item}\": expected name=image"
+            ))),
+        })
+        .collect()
+}
+
+/// One trial: a server, a client and a test.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    pub protocol: Protocol,
+    pub server: Implementation,
+    pub client: Implementation,
+    pub test: &'static TestCase,
+}
+
+impl Trial {
+    /// The trial's name as cargo shows it: `<server>_<client>_<test>` for
+    /// QUIC, `webtransport::<server>_<client>_<test>` for WebTransport (so
+    /// both suites can share one list and a filter like `quic-go_` still
+    /// selects an implementation's trials in both).
+    pub fn name(&self) -> String {
+        trial_name(self.protocol, &self.server.name, &self.client.name, self.test.name)
+    }
+
+    /// `<server>_<client>/<test>`, relative to the protocol's log root.
+    pub fn log_subdir(&self) -> PathBuf {
+        Path::new(&format!("{}_{}", self.server.name, self.client.name)).join(self.test.name)
+    }
+}
+
+pub fn trial_name(protocol: Protocol, server: &str, client: &str, test: &str) -> String {
+    match protocol {
+        Protocol::Quic => format!("{server}_{client}_{test}"),
+        Protocol::WebTransport => format!("webtransport::{server}_{client}_{test}"),
+    }
+}
+
+/// A checked selection for one protocol.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub protocol: Protocol,
+    pub registry: Registry,
+    pub servers: Vec<String>,
+    pub clients: Vec<String>,
+    /// (server, client) pairs, client-major like the reference.
+    pub pairs: Vec<(String, String)>,
+    pub tests: Vec<&'static TestCase>,
+    pub measurements: Vec<&'static TestCase>,
+    pub no_auto_unsupported: HashSet<String>,
+}
+
+impl Plan {
+    pub fn new(protocol: Protocol, mut registry: Registry, sel: &Selection) -> Result<Plan, PlanError> {
+        apply_replacements(&mut registry, &sel.replace)?;
+        let servers = pick(&registry, sel.servers.as_deref(), "server", |i| i.role.is_server())?;
+        let clients = pick(&registry, sel.clients.as_deref(), "client", |i| i.role.is_client())?;
+        if let Some(m) = &sel.must_include {
+            if registry.get(m).is_none() {
+                return Err(PlanError(format!(
+                    "implementation \"{m}\" (-i) not found; available: {}",
+                    registry.names().join(", ")
+                )));
+            }
+        }
+        let (tests, measurements) = pick_tests(protocol, &sel.tests)?;
+        let pairs = clients
+            .iter()
+            .flat_map(|c| servers.iter().map(move |s| (s.clone(), c.clone())))
+            .filter(|(s, c)| match &sel.must_include {
+                Some(m) => s == m || c == m,
+                None => true,
+            })
+            .collect();
+        let no_auto_unsupported = match &sel.no_auto_unsupported {
+            Some(names) => check_names(&registry, names, "-n")?.into_iter().collect(),
+            None => [&servers, &clients]
+                .into_iter()
+                .filter(|list| list.len() == 1)
+                .map(|list| list[0].clone())
+                .collect(),
+        };
+        Ok(Plan {
+            protocol,
+            registry,
+            servers,
+            clients,
+            pairs,
+            tests,
+            measurements,
+            no_auto_unsupported,
+        })
+    }
+
+    /// Every trial, pair by pair (client-major), tests before measurements.
+    pub fn trials(&self) -> Vec<Trial> {
+        let mut out = Vec::new();
+        for (s, c) in &self.pairs {
+            for test in self.tests.iter().chain(&self.measurements) {
+                out.push(Trial {
+                    protocol: self.protocol,
+                    server: self.implementation(s).clone(),
+                    client: self.implementation(c).clone(),
+                    test,
+                });
+            }
+        }
+        out
+    }
+
+    fn implementation(&self, name: &str) -> &Implementation {
+        // Every name in servers/clients was checked against the registry.
+        self.registry.get(name).expect("planned implementation exists")
+    }
+}
+
+fn apply_replacements(registry: &mut Registry, replace: &[(String, String)]) -> Result<(), PlanError> {
+    for (name, image) in replace {
+        let names = registry.names().join(", ");
+        let imp = registry
+            .implementations
+            .iter_mut()
+            .find(|i| i.name == *name)
+            .ok_or_else(|| PlanError(format!("cannot replace \"{name}\": no such implementation; available: {names}")))?;
+        imp.image = image.clone();
+        // A replaced image is what the user wants to test; don't build ours.
+        imp.build = None;
+    }
+    Ok(())
+}
+
+fn pick(
+    registry: &Registry,
+    wanted: Option<&[String]>,
+    role: &str,
+    has_role: impl Fn(&Implementation) -> bool,
+) -> Result<Vec<String>, PlanError> {
+    let available: Vec<&str> = registry
+        .implementations
+        .iter()
+        .filter(|i| has_role(i))
+        .map(|i| i.name.as_str())
+        .collect();
+    let Some(wanted) = wanted else {
+        return Ok(available.iter().map(|s| s.to_string()).collect());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for name in wanted {
+        if !available.contains(&name.as_str()) {
+            return Err(PlanError(format!(
+                "{role} implementation \"{name}\" not found; available {role}s: {}",
+                available.join(", ")
+            )));
+        }
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn check_names(registry: &Registry, names: &[String], flag: &str) -> Result<Vec<String>, PlanError> {
+    for n in names {
+        if registry.get(n).is_none() {
+            return Err(PlanError(format!(
+                "implementation \"{n}\" ({flag}) not found; available: {}",
+                registry.names().join(", ")
+            )));
+        }
+    }
+    Ok(names.to_vec())
+}
+
+type TestLists = (Vec<&'static TestCase>, Vec<&'static TestCase>);
+
+fn pick_tests(protocol: Protocol, filter: &TestFilter) -> Result<TestLists, PlanError> {
+    let defaults: Vec<&'static TestCase> =
+        testcases::tests(protocol).iter().filter(|t| t.default).collect();
+    let all_measurements: Vec<&'static TestCase> = testcases::measurements(protocol).iter().collect();
+    Ok(match filter {
+        TestFilter::Default => (defaults, all_measurements),
+        TestFilter::OnlyTests => (defaults, Vec::new()),
+        TestFilter::OnlyMeasurements => (Vec::new(), all_measurements),
+        TestFilter::Nothing => (Vec::new(), Vec::new()),
+        TestFilter::Named(names) => {
+            let mut tests = Vec::new();
+            let mut measurements = Vec::new();
+            for name in names {
+                let tc = testcases::find(protocol, name).ok_or_else(|| unknown_test(protocol, name))?;
+                let list = if tc.is_measurement() { &mut measurements } else { &mut tests };
+                if !list.iter().any(|t: &&TestCase| t.name == tc.name) {
+                    list.push(tc);
+                }
+            }
+            (tests, measurements)
+        }
+    })
+}
+
+fn unknown_test(protocol: Protocol, name: &str) -> PlanError {
+    let tests: Vec<&str> = testcases::tests(protocol).iter().map(|t| t.name).collect();
+    let ms: Vec<&str> = testcases::measurements(protocol).iter().map(|t| t.name).collect();
+    let mut msg = format!(
+        "{protocol} test case \"{name}\" not found; available test cases: {}",
+        tests.join(", ")
+    );
+    if !ms.is_empty() {
+        msg.push_str(&format!("; measurements: {}", ms.join(", ")));
+    }
+    PlanError(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quic() -> Registry {
+        Registry::embedded(Protocol::Quic)
+    }
+
+    fn names(v: &[&TestCase]) -> Vec<&'static str> {
+        v.iter().map(|t| t.name).collect()
+    }
+
+    #[test]
+    fn full_quic_matrix_has_every_pair_and_test() {
+        let plan = Plan::new(Protocol::Quic, quic(), &Selection::default()).unwrap();
+        assert_eq!(plan.pairs.len(), 16 * 15);
+        assert_eq!(plan.tests.len(), 22);
+        assert_eq!(plan.measurements.len(), 2);
+        let trials = plan.trials();
+        assert_eq!(trials.len(), 16 * 15 * 24);
+        assert!(trials.iter().all(|t| t.server.role.is_server() && t.client.role.is_client()));
+        assert!(!trials.iter().any(|t| t.client.name == "nginx" || t.server.name == "chrome"));
+        let unique: HashSet<String> = trials.iter().map(Trial::name).collect();
+        assert_eq!(unique.len(), trials.len());
+        assert_eq!(trials[0].name(), "quic-go_quic-go_handshake");
+        // client-major: the second pair keeps the client and moves the server.
+        assert_eq!(plan.pairs[1], ("ngtcp2".to_string(), "quic-go".to_string()));
+    }
+
+    #[test]
+    fn webtransport_names_are_prefixed() {
+        let plan = Plan::new(Protocol::WebTransport, Registry::embedded(Protocol::WebTransport), &Selection::default()).unwrap();
+        let trials = plan.trials();
+        assert_eq!(trials.len(), 3 * 5 * 7);
+        assert!(trials.iter().any(|t| t.name() == "webtransport::ngtcp2_chrome_transfer-datagram-send"));
+    }
+
+    #[test]
+    fn unknown_server_lists_the_available_ones() {
+        let sel = Selection { servers: Some(vec!["nosuch".into()]), ..Default::default() };
+        let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
+        assert!(err.0.contains("server implementation \"nosuch\" not found"), "{err}");
+        assert!(err.0.contains("nginx") && !err.0.contains("chrome"), "{err}");
+    }
+
+    #[test]
+    fn a_client_only_implementation_is_not_a_server() {
+        let sel = Selection { servers: Some(vec!["chrome".into()]), ..Default::default() };
+        assert!(Plan::new(Protocol::Quic, quic(), &sel).is_err());
+    }
+
+    #[test]
+    fn unknown_test_lists_tests_and_measurements() {
+        let sel = Selection { tests: TestFilter::parse(Some("handshake,nosuch")), ..Default::default() };
+        let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
+        assert!(err.0.contains("\"nosuch\" not found"), "{err}");
+        assert!(err.0.contains("zerortt") && err.0.contains("measurements: goodput, crosstraffic"), "{err}");
+    }
+
+    #[test]
+    fn test_filters() {
+        let plan = |t: Option<&str>| {
+            let sel = Selection { tests: TestFilter::parse(t), ..Default::default() };
+            Plan::new(Protocol::Quic, quic(), &sel).unwrap()
+        };
+        let p = plan(Some("goodput,handshake,versionnegotiation,handshake"));
+        assert_eq!(names(&p.tests), vec!["handshake", "versionnegotiation"]);
+        assert_eq!(names(&p.measurements), vec!["goodput"]);
+        let p = plan(Some("onlyTests"));
+        assert_eq!((p.tests.len(), p.measurements.len()), (22, 0));
+        let p = plan(Some("onlyMeasurements"));
+        assert_eq!((p.tests.len(), p.measurements.len()), (0, 2));
+        let p = plan(Some(""));
+        assert_eq!((p.tests.len(), p.measurements.len()), (0, 0));
+    }
+
+    #[test]
+    fn must_include_keeps_only_pairs_with_it() {
+        let sel = Selection { must_include: Some("aioquic".into()), ..Default::default() };
+        let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+        assert!(plan.pairs.iter().all(|(s, c)| s == "aioquic" || c == "aioquic"));
+        assert_eq!(plan.pairs.len(), 16 + 15 - 1);
+    }
+
+    #[test]
+    fn replace_changes_the_image_and_rejects_unknown_names() {
+        let sel = Selection { replace: parse_replace("quic-go=my/quic-go:dev").unwrap(), ..Default::default() };
+        let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+        assert_eq!(plan.registry.get("quic-go").unwrap().image, "my/quic-go:dev");
+        let sel = Selection { replace: vec![("nosuch".into(), "x".into())], ..Default::default() };
+        assert!(Plan::new(Protocol::Quic, quic(), &sel).unwrap_err().0.contains("nosuch"));
+        assert!(parse_replace("quic-go").is_err());
+        assert!(parse_replace("a=b=c").is_err());
+    }
+
+    #[test]
+    fn sole_server_or_client_is_exempt_from_auto_unsupported() {
+        let sel = Selection {
+            servers: Some(vec!["quic-go".into()]),
+            clients: Some(vec!["aioquic".into(), "ngtcp2".into()]),
+            ..Default::default()
+        };
+        let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+        assert_eq!(plan.no_auto_unsupported, HashSet::from(["quic-go".to_string()]));
+        let sel = Selection { no_auto_unsupported: Some(vec!["ngtcp2".into()]), ..sel };
+        let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+        assert_eq!(plan.no_auto_unsupported, HashSet::from(["ngtcp2".to_string()]));
+    }
+
+    #[test]
+    fn log_subdir_follows_the_reference_layout() {
+        let sel = Selection { servers: Some(vec!["quic-go".into()]), clients: Some(vec!["ngtcp2".into()]), tests: TestFilter::parse(Some("retry")), ..Default::default() };
+        let t = &Plan::new(Protocol::Quic, quic(), &sel).unwrap().trials()[0];
+        assert_eq!(t.log_subdir(), PathBuf::from("quic-go_ngtcp2/retry"));
+    }
+}
