@@ -1,17 +1,148 @@
 //! The network simulator: forwards packets between the client-side and the
 //! server-side network through a modelled link, and records both sides' traces.
+//!
+//! Start-up order matters to the endpoints: check the configuration, find the
+//! two sides, make sure the kernel cannot forward, wait for the server
+//! (`WAITFORSERVER`), start the traces, and only then open the readiness port
+//! that clients wait on.
 
+pub mod capture;
+pub mod clock;
+pub mod config;
+pub mod forwarder;
 pub mod gso;
+pub mod iface;
 pub mod impair;
+pub mod kernel;
 pub mod link;
 pub mod nat;
 pub mod packet;
+pub mod pcap;
+pub mod probe;
 pub mod rng;
 pub mod scenario;
+pub mod sender;
+pub mod signals;
 pub mod units;
 
+pub use kernel::{CAPABILITIES, SYSCTLS};
+
+use config::Config;
+use forwarder::{Forwarder, Side};
+use iface::{Interface, Sides};
+use impair::{Impairments, NetFacts};
+use link::Link;
+use rng::Rng;
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long to wait for both networks to be attached with addresses.
+const INTERFACE_WAIT: Duration = Duration::from_secs(10);
+const SERVER_WAIT: Duration = Duration::from_secs(10);
+
+/// Exit code for a bad scenario or environment.
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code for a failure at run time.
+pub const EXIT_FAILURE: i32 = 1;
+
 /// Entry point of the `interop-sim` binary; returns the process exit code.
-pub fn main_with_args(_args: Vec<String>) -> i32 {
-    eprintln!("interop-sim: not implemented yet");
-    1
+pub fn main_with_args(args: Vec<String>) -> i32 {
+    let rest: &[String] = args.get(1..).unwrap_or(&[]);
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{}", config::USAGE);
+        return 0;
+    }
+    let config: Config = match config::load(rest, &|name: &str| std::env::var(name).ok()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("interop-sim: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match run(&config) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("interop-sim: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn run(config: &Config) -> Result<(), String> {
+    // Block the stop signals first so a signal during start-up is not lost.
+    let signals: signals::StopSignals =
+        signals::StopSignals::install().map_err(|e| format!("cannot set up signal handling: {e}"))?;
+    let sides: Sides = find_sides(config)?;
+    kernel::ensure_no_kernel_forwarding(&[&sides.left.name, &sides.right.name])?;
+    println!("Using scenario: {}", config.scenario_text);
+    println!("client side: {} {}", sides.left.name, describe(&sides.left));
+    println!("server side: {} {}", sides.right.name, describe(&sides.right));
+    let mut rng: Rng = config.seed.map(Rng::from_seed).unwrap_or_else(Rng::from_entropy);
+    if let Some(target) = &config.wait_for_server {
+        println!("waiting up to {} s for {target}", SERVER_WAIT.as_secs());
+        let took: Duration = probe::wait_for_server(target, SERVER_WAIT, &mut rng)?;
+        println!("{target} is available after {:.3} s", took.as_secs_f64());
+    }
+    set_timer_slack();
+    let io_sides: [Side; 2] = [open_side(&sides.left, config, "trace_node_left.pcap")?, open_side(&sides.right, config, "trace_node_right.pcap")?];
+    let link = &config.scenario.link;
+    let delay_ns: u64 = link.delay.as_nanos() as u64;
+    let links: [Link<Vec<u8>>; 2] = [
+        Link::new(link.bandwidth_bps, delay_ns, link.queue_packets),
+        Link::new(link.bandwidth_bps, delay_ns, link.queue_packets),
+    ];
+    let facts: NetFacts = NetFacts {
+        client_nets: sides.left.subnets(),
+        sim_addrs: sides.left.addrs.iter().chain(&sides.right.addrs).map(|(a, _)| *a).collect(),
+    };
+    let impairments: Impairments = Impairments::new(&config.scenario.kind, facts, rng);
+    let mut forwarder: Forwarder = Forwarder::new(io_sides, links, impairments);
+    let listener: TcpListener = open_ready_listener(config.ready_port)?;
+    println!("link up; listening on TCP port {}", config.ready_port);
+    let signal: i32 = forwarder.run(&signals, &listener)?;
+    println!("stopped by signal {signal}");
+    Ok(())
+}
+
+fn find_sides(config: &Config) -> Result<Sides, String> {
+    let deadline: Instant = Instant::now() + INTERFACE_WAIT;
+    loop {
+        let interfaces: Vec<Interface> = iface::list_interfaces()?;
+        match iface::identify(&interfaces, config.left_subnet, config.right_subnet) {
+            Ok(sides) => return Ok(sides),
+            Err(e) if Instant::now() >= deadline => return Err(format!("cannot find the two sides of the link: {e}")),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn describe(iface: &Interface) -> String {
+    iface.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<String>>().join(" ")
+}
+
+fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, String> {
+    let capture: capture::CaptureSocket = capture::CaptureSocket::open(iface.index)
+        .map_err(|e| format!("cannot capture on {} (needs NET_RAW): {e}", iface.name))?;
+    let sender: sender::RawSender =
+        sender::RawSender::open(&iface.name).map_err(|e| format!("cannot open raw sockets on {} (needs NET_RAW): {e}", iface.name))?;
+    let path: std::path::PathBuf = Path::new(&config.logs_dir).join(file);
+    let trace: pcap::PcapWriter<std::fs::File> = pcap::PcapWriter::create(&path)?;
+    Ok(Side { subnets: iface.subnets(), iface: iface.clone(), capture, trace, sender })
+}
+
+fn open_ready_listener(port: u16) -> Result<TcpListener, String> {
+    let listener: TcpListener = TcpListener::bind(("::", port))
+        .or_else(|_| TcpListener::bind(("0.0.0.0", port)))
+        .map_err(|e| format!("cannot listen on TCP port {port}: {e}"))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("cannot make the TCP listener non-blocking: {e}"))?;
+    Ok(listener)
+}
+
+/// Timer wake-ups within a microsecond keep the modelled delay accurate.
+fn set_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes a plain integer argument.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1_000u64, 0u64, 0u64, 0u64) };
 }

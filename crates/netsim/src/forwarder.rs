@@ -1,0 +1,362 @@
+//! The running simulator: captures both interfaces, pushes every packet that
+//! crosses sides through the scenario's impairments and the link model, sends
+//! it out of the other side when the model says it arrives, and records every
+//! frame of each interface in that side's trace.
+
+use crate::capture::{
+    CaptureSocket, FrameMeta, MAX_FRAME, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6,
+    VNET_GSO_UDP_L4, VNET_HDR_LEN,
+};
+use crate::clock::mono_nanos;
+use crate::gso::{segment, GsoKind};
+use crate::iface::Interface;
+use crate::impair::{Direction, Impairments, Verdict};
+use crate::link::Link;
+use crate::nat::Subnet;
+use crate::packet::{decrement_hop_limit, fix_l4_checksum, parse_ip, IpInfo};
+use crate::pcap::PcapWriter;
+use crate::sender::RawSender;
+use crate::signals::StopSignals;
+use std::collections::HashSet;
+use std::fs::File;
+use std::net::{IpAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// Trace data is written at least this often.
+const FLUSH_EVERY_NS: u64 = 100_000_000;
+/// Frames read from one socket before timers get a look in.
+const BATCH: usize = 256;
+
+/// One interface with its capture, trace and sender.
+pub struct Side {
+    pub iface: Interface,
+    pub capture: CaptureSocket,
+    pub trace: PcapWriter<File>,
+    pub sender: RawSender,
+    pub subnets: Vec<Subnet>,
+}
+
+/// Counters for one direction, printed at exit.
+#[derive(Default, Debug, Clone)]
+pub struct DirStats {
+    pub arrived: u64,
+    pub scenario_drops: u64,
+    pub queue_drops: u64,
+    pub corrupted: u64,
+    pub sent: u64,
+    pub send_errors: u64,
+    pub oversize: u64,
+    pub segmented: u64,
+}
+
+/// The simulator's state while it runs.
+pub struct Forwarder {
+    /// Index 0 is the client side (left), 1 the server side (right).
+    sides: [Side; 2],
+    /// Index 0 carries packets to the server, 1 to the client.
+    links: [Link<Vec<u8>>; 2],
+    impairments: Impairments,
+    own_addrs: HashSet<IpAddr>,
+    start_ns: u64,
+    stats: [DirStats; 2],
+    buf: Vec<u8>,
+    log: Vec<String>,
+    blackhole_state: [Option<bool>; 2],
+    next_flush_ns: u64,
+}
+
+impl Forwarder {
+    pub fn new(sides: [Side; 2], links: [Link<Vec<u8>>; 2], impairments: Impairments) -> Forwarder {
+        let own_addrs: HashSet<IpAddr> = sides.iter().flat_map(|s| s.iface.addrs.iter().map(|(a, _)| *a)).collect();
+        let start_ns: u64 = mono_nanos();
+        Forwarder {
+            sides,
+            links,
+            impairments,
+            own_addrs,
+            start_ns,
+            stats: [DirStats::default(), DirStats::default()],
+            buf: vec![0; VNET_HDR_LEN + MAX_FRAME],
+            log: Vec::new(),
+            blackhole_state: [None, None],
+            next_flush_ns: start_ns + FLUSH_EVERY_NS,
+        }
+    }
+
+    /// Runs until a termination signal arrives; returns the signal number.
+    pub fn run(&mut self, signals: &StopSignals, listener: &TcpListener) -> Result<i32, String> {
+        loop {
+            let now: u64 = mono_nanos();
+            self.deliver_due(now);
+            self.note_blackhole(now);
+            if now >= self.next_flush_ns {
+                self.flush_traces()?;
+                self.next_flush_ns = now + FLUSH_EVERY_NS;
+            }
+            let ready: [bool; 4] = self.wait(now, signals, listener)?;
+            if ready[2] {
+                if let Some(signal) = signals.take() {
+                    self.finish()?;
+                    return Ok(signal);
+                }
+            }
+            if ready[3] {
+                accept_and_close(listener);
+            }
+            for side in 0..2 {
+                if ready[side] {
+                    self.drain(side)?;
+                }
+            }
+        }
+    }
+
+    /// Waits until a descriptor is readable or the next timer is due.
+    fn wait(&self, now: u64, signals: &StopSignals, listener: &TcpListener) -> Result<[bool; 4], String> {
+        let mut deadline: u64 = self.next_flush_ns;
+        for link in &self.links {
+            if let Some(at) = link.next_arrival() {
+                deadline = deadline.min(at);
+            }
+        }
+        let wait_ns: u64 = deadline.saturating_sub(now);
+        let timeout: libc::timespec = libc::timespec {
+            tv_sec: (wait_ns / 1_000_000_000) as libc::time_t,
+            tv_nsec: (wait_ns % 1_000_000_000) as libc::c_long,
+        };
+        let mut fds: [libc::pollfd; 4] = [
+            poll_in(self.sides[0].capture.as_raw_fd()),
+            poll_in(self.sides[1].capture.as_raw_fd()),
+            poll_in(signals.as_raw_fd()),
+            poll_in(listener.as_raw_fd()),
+        ];
+        // SAFETY: fds and timeout are valid for the call.
+        let rc: libc::c_int = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &timeout, std::ptr::null()) };
+        if rc < 0 {
+            let err: std::io::Error = std::io::Error::last_os_error();
+            if err.kind() == std::io::ErrorKind::Interrupted {
+                return Ok([false; 4]);
+            }
+            return Err(format!("waiting for packets failed: {err}"));
+        }
+        Ok(fds.map(|f| f.revents & libc::POLLIN != 0))
+    }
+
+    fn drain(&mut self, side: usize) -> Result<(), String> {
+        for _ in 0..BATCH {
+            let meta: FrameMeta = match self.sides[side].capture.recv(&mut self.buf) {
+                Ok(Some(meta)) => meta,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("capturing on {} failed: {e}", self.sides[side].iface.name)),
+            };
+            let frame_end: usize = VNET_HDR_LEN + meta.len;
+            self.sides[side]
+                .trace
+                .record(meta.unix_nanos, &self.buf[VNET_HDR_LEN..frame_end])
+                .map_err(|e| format!("writing the {} trace failed: {e}", side_name(side)))?;
+            if !meta.outgoing {
+                self.ingest(side, meta);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a frame that arrived on `side` and, if it is for the other side,
+    /// offers it to the link.
+    fn ingest(&mut self, side: usize, meta: FrameMeta) {
+        let frame: &[u8] = &self.buf[VNET_HDR_LEN..VNET_HDR_LEN + meta.len];
+        if frame.len() < 14 {
+            return;
+        }
+        let ethertype: u16 = u16::from_be_bytes([frame[12], frame[13]]);
+        if ethertype != ETHERTYPE_IPV4 && ethertype != ETHERTYPE_IPV6 {
+            return;
+        }
+        let ip: &[u8] = &frame[14..];
+        let info: IpInfo = match parse_ip(ip) {
+            Ok(info) => info,
+            Err(_) => return,
+        };
+        let egress: usize = 1 - side;
+        if self.own_addrs.contains(&info.dst) || !self.sides[egress].subnets.iter().any(|s| s.contains(info.dst)) {
+            return;
+        }
+        let split: Result<(Vec<Vec<u8>>, bool), String> = split_offload(ip, &info, meta);
+        let packets: Vec<Vec<u8>> = match split {
+            Ok((packets, segmented)) => {
+                if segmented {
+                    self.stats[side].segmented += 1;
+                }
+                packets
+            }
+            Err(e) => {
+                self.note(format!("dropping a packet from the {} side: {e}", side_name(side)));
+                return;
+            }
+        };
+        let now: u64 = mono_nanos();
+        for packet in packets {
+            self.offer(side, now, packet);
+        }
+    }
+
+    /// Runs one packet through the scenario and into the link of direction `dir`.
+    fn offer(&mut self, dir: usize, now: u64, mut packet: Vec<u8>) {
+        self.stats[dir].arrived += 1;
+        let egress_mtu: usize = self.sides[1 - dir].iface.mtu;
+        if packet.len() > egress_mtu {
+            self.stats[dir].oversize += 1;
+            self.note(format!("dropping a {}-byte packet {}: larger than the {}-byte MTU", packet.len(), direction(dir).name(), egress_mtu));
+            return;
+        }
+        if !decrement_hop_limit(&mut packet) {
+            return;
+        }
+        let elapsed: Duration = Duration::from_nanos(now.saturating_sub(self.start_ns));
+        let verdict: Verdict = self.impairments.apply(direction(dir), elapsed, &mut packet, &mut self.log);
+        self.print_log();
+        match verdict {
+            Verdict::Drop(_) => {
+                self.stats[dir].scenario_drops += 1;
+                return;
+            }
+            Verdict::Corrupted => self.stats[dir].corrupted += 1,
+            Verdict::Forward => {}
+        }
+        if self.links[dir].enqueue(now, packet).is_err() {
+            self.stats[dir].queue_drops += 1;
+        }
+    }
+
+    /// Sends every packet whose arrival time has come.
+    fn deliver_due(&mut self, now: u64) {
+        for dir in 0..2 {
+            while let Some(packet) = self.links[dir].pop_arrived(now) {
+                let dst: IpAddr = match parse_ip(&packet) {
+                    Ok(info) => info.dst,
+                    Err(_) => continue,
+                };
+                match self.sides[1 - dir].sender.send(&packet, dst) {
+                    Ok(()) => self.stats[dir].sent += 1,
+                    Err(e) => {
+                        self.stats[dir].send_errors += 1;
+                        if self.stats[dir].send_errors <= 10 {
+                            self.note(format!("sending a {}-byte packet {} failed: {e}", packet.len(), direction(dir).name()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn note_blackhole(&mut self, now: u64) {
+        let elapsed: Duration = Duration::from_nanos(now.saturating_sub(self.start_ns));
+        for dir in 0..2 {
+            let state: Option<bool> = self.impairments.blackhole_state(direction(dir), elapsed);
+            if state != self.blackhole_state[dir] && self.blackhole_state[dir].is_some() {
+                let what: &str = if state == Some(true) { "on (dropping everything)" } else { "off" };
+                self.note(format!("blackhole {} {what}", direction(dir).name()));
+            }
+            self.blackhole_state[dir] = state;
+        }
+    }
+
+    fn note(&mut self, line: String) {
+        self.log.push(line);
+        self.print_log();
+    }
+
+    fn print_log(&mut self) {
+        if self.log.is_empty() {
+            return;
+        }
+        let elapsed: f64 = mono_nanos().saturating_sub(self.start_ns) as f64 / 1e9;
+        for line in self.log.drain(..) {
+            println!("{elapsed:.3}s: {line}");
+        }
+    }
+
+    fn flush_traces(&mut self) -> Result<(), String> {
+        for (index, side) in self.sides.iter_mut().enumerate() {
+            if side.trace.has_pending() {
+                side.trace.flush().map_err(|e| format!("writing the {} trace failed: {e}", side_name(index)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes the traces and prints the counters.
+    pub fn finish(&mut self) -> Result<(), String> {
+        self.flush_traces()?;
+        for dir in 0..2 {
+            let s: &DirStats = &self.stats[dir];
+            println!(
+                "{}: {} packets in, {} sent, {} dropped by the scenario, {} by the full queue, {} corrupted, {} too large, {} offload packets split, {} send errors",
+                direction(dir).name(),
+                s.arrived,
+                s.sent,
+                s.scenario_drops,
+                s.queue_drops,
+                s.corrupted,
+                s.oversize,
+                s.segmented,
+                s.send_errors
+            );
+        }
+        for (index, side) in self.sides.iter().enumerate() {
+            println!("{} trace ({}): {} frames", side_name(index), side.iface.name, side.trace.records());
+        }
+        Ok(())
+    }
+}
+
+fn direction(index: usize) -> Direction {
+    if index == 0 {
+        Direction::ToServer
+    } else {
+        Direction::ToClient
+    }
+}
+
+fn side_name(index: usize) -> &'static str {
+    if index == 0 {
+        "client-side"
+    } else {
+        "server-side"
+    }
+}
+
+fn poll_in(fd: i32) -> libc::pollfd {
+    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
+}
+
+/// Readiness connections only need to succeed; close them at once.
+fn accept_and_close(listener: &TcpListener) {
+    while let Ok((stream, _)) = listener.accept() {
+        drop(stream);
+    }
+}
+
+/// Turns one received packet into wire-sized packets with real checksums;
+/// the flag tells whether it was an offload super-packet.
+fn split_offload(ip: &[u8], info: &IpInfo, meta: FrameMeta) -> Result<(Vec<Vec<u8>>, bool), String> {
+    let packet: &[u8] = &ip[..info.total_len];
+    let kind: GsoKind = match meta.vnet.gso_type & !VNET_GSO_ECN {
+        VNET_GSO_NONE => {
+            let mut single: Vec<u8> = packet.to_vec();
+            if meta.vnet.flags & VNET_F_NEEDS_CSUM != 0 {
+                fix_l4_checksum(&mut single, info);
+            }
+            return Ok((vec![single], false));
+        }
+        VNET_GSO_UDP_L4 => GsoKind::Udp,
+        VNET_GSO_TCPV4 | VNET_GSO_TCPV6 => GsoKind::Tcp,
+        other => return Err(format!("{}-byte offload packet of unsupported type {other}", packet.len())),
+    };
+    let pieces: Vec<Vec<u8>> = segment(packet, kind, usize::from(meta.vnet.gso_size))
+        .map_err(|e| format!("{}-byte offload packet cannot be split: {e}", packet.len()))?;
+    Ok((pieces, true))
+}

@@ -1,0 +1,252 @@
+//! The simulator's two interfaces and which side each one is on. Docker may
+//! attach networks in any order, so sides are told apart by address: the
+//! client side (left) is the interface in `SIM_LEFT_SUBNET` if given, else the
+//! one with the lower IPv4 address (193.167.0.2 < 193.167.100.2).
+
+use crate::nat::Subnet;
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// One network interface with its addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub name: String,
+    pub index: u32,
+    /// Global addresses with their prefix lengths (link-local IPv6 left out).
+    pub addrs: Vec<(IpAddr, u8)>,
+    pub mtu: usize,
+}
+
+impl Interface {
+    /// The subnets this interface's addresses are in.
+    pub fn subnets(&self) -> Vec<Subnet> {
+        self.addrs.iter().map(|(addr, prefix)| network_of(*addr, *prefix)).collect()
+    }
+
+    pub fn first_v4(&self) -> Option<Ipv4Addr> {
+        self.addrs.iter().find_map(|(a, _)| match a {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        })
+    }
+
+    pub fn has_ipv6(&self) -> bool {
+        self.addrs.iter().any(|(a, _)| a.is_ipv6())
+    }
+}
+
+/// The client-side and the server-side interface.
+#[derive(Clone, Debug)]
+pub struct Sides {
+    pub left: Interface,
+    pub right: Interface,
+}
+
+/// The network address of `addr` under `prefix`.
+pub fn network_of(addr: IpAddr, prefix: u8) -> Subnet {
+    let masked: IpAddr = match addr {
+        IpAddr::V4(a) => {
+            let mask: u32 = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+        }
+        IpAddr::V6(a) => {
+            let mask: u128 = u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+        }
+    };
+    Subnet { addr: masked, prefix }
+}
+
+/// Parses `193.167.0.0/24` or `fd00:cafe:cafe::/64`.
+pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
+    let (addr, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("subnet {text:?} lacks a /prefix"))?;
+    let addr: IpAddr = addr.parse().map_err(|_| format!("subnet {text:?} has no valid address"))?;
+    let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix: u8 = prefix
+        .parse::<u8>()
+        .ok()
+        .filter(|p| *p <= max)
+        .ok_or_else(|| format!("subnet {text:?} has no valid prefix length"))?;
+    Ok(network_of(addr, prefix))
+}
+
+/// Picks the two sides among the interfaces that carry global addresses.
+pub fn identify(interfaces: &[Interface], left_hint: Option<Subnet>, right_hint: Option<Subnet>) -> Result<Sides, String> {
+    let candidates: Vec<&Interface> = interfaces.iter().filter(|i| !i.addrs.is_empty()).collect();
+    let in_subnet = |hint: Subnet| -> Result<&Interface, String> {
+        candidates
+            .iter()
+            .find(|i| i.addrs.iter().any(|(a, _)| hint.contains(*a)))
+            .copied()
+            .ok_or_else(|| format!("no interface has an address in {hint}"))
+    };
+    let others = |chosen: &Interface| -> Vec<&Interface> {
+        candidates.iter().filter(|i| i.name != chosen.name).copied().collect()
+    };
+    let (left, right): (&Interface, &Interface) = match (left_hint, right_hint) {
+        (Some(l), Some(r)) => (in_subnet(l)?, in_subnet(r)?),
+        (Some(l), None) => {
+            let left: &Interface = in_subnet(l)?;
+            (left, single(others(left), "server side")?)
+        }
+        (None, Some(r)) => {
+            let right: &Interface = in_subnet(r)?;
+            (single(others(right), "client side")?, right)
+        }
+        (None, None) => by_lower_address(&candidates)?,
+    };
+    if left.name == right.name {
+        return Err(format!("both sides resolve to interface {}", left.name));
+    }
+    Ok(Sides { left: left.clone(), right: right.clone() })
+}
+
+fn single<'a>(list: Vec<&'a Interface>, what: &str) -> Result<&'a Interface, String> {
+    match list.as_slice() {
+        [one] => Ok(one),
+        [] => Err(format!("no interface left for the {what}")),
+        many => Err(format!(
+            "cannot tell which interface is the {what} among {} (set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET)",
+            many.iter().map(|i| i.name.as_str()).collect::<Vec<&str>>().join(", ")
+        )),
+    }
+}
+
+fn by_lower_address<'a>(candidates: &[&'a Interface]) -> Result<(&'a Interface, &'a Interface), String> {
+    let mut with_v4: Vec<(Ipv4Addr, &Interface)> = candidates.iter().filter_map(|i| Some((i.first_v4()?, *i))).collect();
+    if with_v4.len() != 2 {
+        return Err(format!(
+            "expected exactly two interfaces with an IPv4 address, found {} ({}); set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET",
+            with_v4.len(),
+            with_v4.iter().map(|(a, i)| format!("{} {a}", i.name)).collect::<Vec<String>>().join(", ")
+        ));
+    }
+    with_v4.sort_by_key(|(addr, _)| *addr);
+    Ok((with_v4[0].1, with_v4[1].1))
+}
+
+/// Lists this namespace's interfaces (loopback excluded) with their addresses.
+pub fn list_interfaces() -> Result<Vec<Interface>, String> {
+    let mut found: BTreeMap<String, Interface> = BTreeMap::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills head with a list we free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(format!("cannot list interfaces: {}", std::io::Error::last_os_error()));
+    }
+    let mut cursor: *mut libc::ifaddrs = head;
+    while !cursor.is_null() {
+        // SAFETY: cursor points into the list returned by getifaddrs.
+        let entry: &libc::ifaddrs = unsafe { &*cursor };
+        cursor = entry.ifa_next;
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name: String = unsafe { CStr::from_ptr(entry.ifa_name) }.to_string_lossy().into_owned();
+        if name == "lo" || entry.ifa_flags & libc::IFF_LOOPBACK as u32 != 0 {
+            continue;
+        }
+        let iface: &mut Interface = found.entry(name.clone()).or_insert_with(|| Interface {
+            index: if_index(&name),
+            mtu: read_mtu(&name),
+            name: name.clone(),
+            addrs: Vec::new(),
+        });
+        if let Some(pair) = address_of(entry) {
+            iface.addrs.push(pair);
+        }
+    }
+    // SAFETY: head came from getifaddrs.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(found.into_values().collect())
+}
+
+fn address_of(entry: &libc::ifaddrs) -> Option<(IpAddr, u8)> {
+    if entry.ifa_addr.is_null() || entry.ifa_netmask.is_null() {
+        return None;
+    }
+    // SAFETY: the family field tells which sockaddr type the pointers hold.
+    unsafe {
+        match i32::from((*entry.ifa_addr).sa_family) {
+            libc::AF_INET => {
+                let addr: &libc::sockaddr_in = &*entry.ifa_addr.cast();
+                let mask: &libc::sockaddr_in = &*entry.ifa_netmask.cast();
+                let ip: Ipv4Addr = Ipv4Addr::from(addr.sin_addr.s_addr.to_ne_bytes());
+                Some((IpAddr::V4(ip), u32::from_be(mask.sin_addr.s_addr).count_ones() as u8))
+            }
+            libc::AF_INET6 => {
+                let addr: &libc::sockaddr_in6 = &*entry.ifa_addr.cast();
+                let mask: &libc::sockaddr_in6 = &*entry.ifa_netmask.cast();
+                let ip: Ipv6Addr = Ipv6Addr::from(addr.sin6_addr.s6_addr);
+                if ip.segments()[0] & 0xffc0 == 0xfe80 {
+                    return None;
+                }
+                let prefix: u8 = mask.sin6_addr.s6_addr.iter().map(|b| b.count_ones() as u8).sum();
+                Some((IpAddr::V6(ip), prefix))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn if_index(name: &str) -> u32 {
+    let c_name: std::ffi::CString = match std::ffi::CString::new(name) {
+        Ok(c) => c,
+        Err(_) => return 0,
+    };
+    // SAFETY: c_name is NUL-terminated.
+    unsafe { libc::if_nametoindex(c_name.as_ptr()) }
+}
+
+fn read_mtu(name: &str) -> usize {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/mtu"))
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(1500)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iface(name: &str, addrs: &[(&str, u8)]) -> Interface {
+        Interface {
+            name: name.to_string(),
+            index: 1,
+            addrs: addrs.iter().map(|(a, p)| (a.parse().unwrap(), *p)).collect(),
+            mtu: 1500,
+        }
+    }
+
+    #[test]
+    fn lower_address_is_left_whatever_the_order() {
+        let right: Interface = iface("eth0", &[("193.167.100.2", 24), ("fd00:cafe:cafe:100::2", 64)]);
+        let left: Interface = iface("eth1", &[("193.167.0.2", 24), ("fd00:cafe:cafe::2", 64)]);
+        let sides: Sides = identify(&[right.clone(), left.clone()], None, None).unwrap();
+        assert_eq!(sides.left.name, "eth1");
+        assert_eq!(sides.right.name, "eth0");
+        assert_eq!(sides.left.subnets()[0].to_string(), "193.167.0.0/24");
+        assert_eq!(sides.left.subnets()[1].to_string(), "fd00:cafe:cafe::/64");
+    }
+
+    #[test]
+    fn hints_override_the_default() {
+        let a: Interface = iface("eth0", &[("193.167.210.2", 24)]);
+        let b: Interface = iface("eth1", &[("193.167.211.2", 24)]);
+        let hint: Subnet = parse_subnet("193.167.211.0/24").unwrap();
+        let sides: Sides = identify(&[a.clone(), b.clone()], Some(hint), None).unwrap();
+        assert_eq!(sides.left.name, "eth1");
+        assert_eq!(sides.right.name, "eth0");
+    }
+
+    #[test]
+    fn ambiguous_or_missing_interfaces_are_errors() {
+        let a: Interface = iface("eth0", &[("193.167.0.2", 24)]);
+        assert!(identify(&[a.clone()], None, None).unwrap_err().contains("exactly two"));
+        let hint: Subnet = parse_subnet("10.0.0.0/8").unwrap();
+        assert!(identify(&[a], Some(hint), None).unwrap_err().contains("no interface"));
+        assert!(parse_subnet("193.167.0.0").is_err());
+        assert!(parse_subnet("193.167.0.0/33").is_err());
+        assert!(parse_subnet("x/24").is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! `WAITFORSERVER`: before the link opens, make sure the QUIC server is up by
+//! sending it a datagram it must answer with Version Negotiation.
+
+use crate::rng::Rng;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::time::{Duration, Instant};
+
+/// The unsupported version the probe carries: "WAIT".
+pub const PROBE_VERSION: [u8; 4] = *b"WAIT";
+const PROBE_LEN: usize = 1200;
+const INTERVAL: Duration = Duration::from_millis(500);
+
+/// A long-header packet with version "WAIT", padded to 1200 bytes.
+pub fn probe_packet(rng: &mut Rng) -> Vec<u8> {
+    let mut packet: Vec<u8> = Vec::with_capacity(PROBE_LEN);
+    packet.push(0xc0);
+    packet.extend_from_slice(&PROBE_VERSION);
+    packet.push(8);
+    packet.extend_from_slice(&rng.next_u64().to_be_bytes());
+    packet.push(0);
+    packet.resize(PROBE_LEN, 0);
+    packet
+}
+
+/// Sends probes to `target` (`host:port`) every 0.5 s until a Version
+/// Negotiation packet comes back or `timeout` passes.
+pub fn wait_for_server(target: &str, timeout: Duration, rng: &mut Rng) -> Result<Duration, String> {
+    let addr: SocketAddr = resolve(target)?;
+    let bind: SocketAddr = match addr.ip() {
+        IpAddr::V4(_) => "0.0.0.0:0".parse().map_err(|_| "bad bind address".to_string())?,
+        IpAddr::V6(_) => "[::]:0".parse().map_err(|_| "bad bind address".to_string())?,
+    };
+    let socket: UdpSocket = UdpSocket::bind(bind).map_err(|e| format!("cannot open a UDP socket to probe {target}: {e}"))?;
+    let start: Instant = Instant::now();
+    let mut buf: [u8; 2048] = [0; 2048];
+    loop {
+        // Send errors (no route yet, neighbour not resolved) are retried like silence.
+        let _ = socket.send_to(&probe_packet(rng), addr);
+        let round_end: Instant = Instant::now() + INTERVAL;
+        while let Some(left) = round_end.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            let _ = socket.set_read_timeout(Some(left));
+            match socket.recv_from(&mut buf) {
+                Ok((n, from)) if from == addr && is_vn(&buf[..n]) => return Ok(start.elapsed()),
+                _ => {}
+            }
+        }
+        if start.elapsed() >= timeout {
+            return Err(format!(
+                "the server at {target} ({addr}) sent no Version Negotiation within {} s (WAITFORSERVER)",
+                timeout.as_secs_f64()
+            ));
+        }
+    }
+}
+
+fn is_vn(datagram: &[u8]) -> bool {
+    datagram.len() >= 5 && datagram[1..5] == [0, 0, 0, 0]
+}
+
+/// Resolves `host:port`: address literals, then /etc/hosts (no NSS needed in
+/// a static binary), then the system resolver.
+pub fn resolve(target: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = target.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let (host, port) = target
+        .rsplit_once(':')
+        .ok_or_else(|| format!("WAITFORSERVER={target:?} is not host:port"))?;
+    let port: u16 = port
+        .parse::<u16>()
+        .map_err(|_| format!("WAITFORSERVER={target:?} has no valid port"))?;
+    let hosts: String = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    if let Some(ip) = lookup_hosts(&hosts, host) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| format!("cannot resolve {host:?} (WAITFORSERVER={target}); it is neither an address nor in /etc/hosts"))
+}
+
+/// The first IPv4 address (else IPv6) listed for `name` in hosts-file text.
+pub fn lookup_hosts(text: &str, name: &str) -> Option<IpAddr> {
+    let mut matches: Vec<IpAddr> = Vec::new();
+    for line in text.lines() {
+        let line: &str = line.split('#').next().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let Some(addr) = fields.next().and_then(|a| a.parse::<IpAddr>().ok()) else { continue };
+        if fields.any(|alias| alias == name) {
+            matches.push(addr);
+        }
+    }
+    matches.iter().find(|a| a.is_ipv4()).or(matches.first()).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_elicits_version_negotiation() {
+        let packet: Vec<u8> = probe_packet(&mut Rng::from_seed(1));
+        assert_eq!(packet.len(), 1200);
+        assert_eq!(packet[0] & 0xc0, 0xc0);
+        assert_eq!(&packet[1..5], b"WAIT");
+        assert_eq!(packet[5], 8);
+    }
+
+    #[test]
+    fn hosts_file_lookup_prefers_ipv4() {
+        let hosts: &str = "127.0.0.1 localhost\nfd00:cafe:cafe:100::100 server # v6\n193.167.100.100\tserver server4\n";
+        assert_eq!(lookup_hosts(hosts, "server"), Some("193.167.100.100".parse().unwrap()));
+        assert_eq!(lookup_hosts(hosts, "server4"), Some("193.167.100.100".parse().unwrap()));
+        assert_eq!(lookup_hosts(hosts, "client"), None);
+    }
+
+    #[test]
+    fn bad_targets_are_errors() {
+        assert_eq!(resolve("193.167.100.100:443"), Ok("193.167.100.100:443".parse().unwrap()));
+        assert!(resolve("server").unwrap_err().contains("host:port"));
+        assert!(resolve("server:https").unwrap_err().contains("port"));
+    }
+}
