@@ -1,1 +1,30 @@
 //! Packet-trace analysis: pcap/pcapng reading, QUIC v1/v2 decoding and decryption.
+//!
+//! Data flows one way: capture bytes → link layer → IP/UDP → QUIC headers → packet
+//! protection removed with Initial or key-log secrets → frames and TLS messages →
+//! [`Trace`] (a `Vec<QuicPacket>` plus per-connection facts) for the checks to filter.
+
+pub mod bytes;
+pub mod capture;
+pub mod command;
+pub mod crypto;
+pub mod decoder;
+pub mod error;
+pub mod frame;
+pub mod header;
+pub mod ip;
+pub mod keylog;
+pub mod keys;
+pub mod link;
+pub mod output;
+pub mod packet;
+pub mod tls;
+pub mod version;
+
+pub use command::run_trace_command;
+pub use decoder::{analyze, Options};
+pub use error::TraceError;
+pub use frame::{EcnCounts, Frame};
+pub use keylog::KeyLog;
+pub use packet::{ConnectionInfo, Direction, PacketType, QuicPacket, Trace};
+pub use tls::TlsSummary;

@@ -1,0 +1,46 @@
+//! The `interop-runner trace` command: analyse captures and print their packets.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::decoder::{analyze, Options};
+use crate::error::TraceError;
+use crate::keylog::KeyLog;
+use crate::output;
+
+/// Analyses each capture with the merged key logs and writes its packets to `out`
+/// (JSON lines or text). Returns warnings for the user (truncated captures,
+/// connections the key logs do not cover).
+pub fn run_trace_command(
+    pcaps: &[PathBuf],
+    keylogs: &[PathBuf],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, TraceError> {
+    let keylog = KeyLog::from_files(keylogs)?;
+    let mut warnings = Vec::new();
+    for path in pcaps {
+        let bytes = std::fs::read(path).map_err(|source| TraceError::Io { path: path.clone(), source })?;
+        let trace = analyze(&bytes, &keylog, &Options::default())?;
+        let name = path.display().to_string();
+        let label = (pcaps.len() > 1).then_some(name.as_str());
+        if json {
+            output::write_json(&trace, label, out).map_err(TraceError::Output)?;
+        } else {
+            if let Some(l) = label {
+                writeln!(out, "== {l}").map_err(TraceError::Output)?;
+            }
+            output::write_text(&trace, out).map_err(TraceError::Output)?;
+        }
+        warnings.extend(trace.warnings.iter().map(|w| format!("{name}: {w}")));
+        if !keylogs.is_empty() {
+            for (i, c) in trace.connections.iter().enumerate().filter(|(_, c)| !c.keys_found) {
+                warnings.push(format!(
+                    "{name}: connection {i} (ODCID {}) has no secrets in the given key logs, so only its Initial packets were decrypted",
+                    c.original_dcid
+                ));
+            }
+        }
+    }
+    Ok(warnings)
+}

@@ -1,0 +1,43 @@
+//! The one error type of the crate: every variant says in one sentence what went wrong.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Why a trace could not be analysed at all (packets that merely fail to decode are
+/// reported per packet, not here).
+#[derive(Debug)]
+pub enum TraceError {
+    /// A file could not be read.
+    Io { path: PathBuf, source: std::io::Error },
+    /// The capture is neither pcap nor pcapng, or its header is damaged.
+    NotACapture { what: String },
+    /// A key log line could not be understood.
+    BadKeyLog { path: String, line: usize, why: String },
+    /// Writing the output failed.
+    Output(std::io::Error),
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceError::Io { path, source } => {
+                write!(f, "cannot read {}: {}", path.display(), source)
+            }
+            TraceError::NotACapture { what } => write!(f, "not a pcap or pcapng capture: {what}"),
+            TraceError::BadKeyLog { path, line, why } => {
+                write!(f, "{path} line {line} is not a valid NSS key log line: {why}")
+            }
+            TraceError::Output(e) => write!(f, "cannot write the trace output: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TraceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TraceError::Io { source, .. } => Some(source),
+            TraceError::Output(e) => Some(e),
+            _ => None,
+        }
+    }
+}

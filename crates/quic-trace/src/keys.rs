@@ -1,0 +1,120 @@
+//! Key schedule of one connection: which secret protects which packets, derived lazily
+//! from the Initial DCID or the key log, with 1-RTT key phase generations.
+
+use crate::crypto::{self, AeadKey, HeaderKey, Suite};
+use crate::keylog::{KeyLog, Secrets};
+use crate::packet::Direction;
+use crate::tls::TlsSummary;
+use crate::version::{self, VersionParams};
+
+/// Encryption levels; 0-RTT and 1-RTT share the application packet number space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Level {
+    Initial,
+    ZeroRtt,
+    Handshake,
+    OneRtt,
+}
+
+impl Level {
+    pub fn space(self) -> usize {
+        match self {
+            Level::Initial => 0,
+            Level::Handshake => 1,
+            Level::ZeroRtt | Level::OneRtt => 2,
+        }
+    }
+}
+
+/// Keys of one direction at one level. `phases[g]` is key generation `g`; only 1-RTT
+/// ever has more than one.
+pub struct DirKeys {
+    pub header: HeaderKey,
+    phases: Vec<AeadKey>,
+    current: usize,
+    params: &'static VersionParams,
+}
+
+impl DirKeys {
+    /// Decrypts a payload in place, choosing the key generation by the key phase bit
+    /// (RFC 9001 §6); returns the plaintext length.
+    pub fn open(&mut self, key_phase: u8, pn: u64, header: &[u8], payload: &mut [u8]) -> Option<usize> {
+        if (self.current & 1) as u8 == key_phase {
+            return self.phases[self.current].open(pn, header, payload);
+        }
+        // A phase change: the peer updated keys, or this is a late packet of the
+        // previous phase. Failed attempts may clobber the buffer, so keep a copy.
+        let saved = payload.to_vec();
+        let next = self.current + 1;
+        if self.phases.len() == next {
+            let key = self.phases[self.current].next_phase(self.params)?;
+            self.phases.push(key);
+        }
+        if let Some(n) = self.phases[next].open(pn, header, payload) {
+            self.current = next;
+            return Some(n);
+        }
+        payload.copy_from_slice(&saved);
+        let previous = self.current.checked_sub(1)?;
+        self.phases[previous].open(pn, header, payload)
+    }
+}
+
+/// Derives the keys for `level` in direction `dir` under `version`.
+pub fn derive(
+    level: Level,
+    dir: Direction,
+    version: u32,
+    initial_dcid: &[u8],
+    tls: &TlsSummary,
+    keylog: &KeyLog,
+) -> Result<DirKeys, String> {
+    let params = version::params(version).ok_or_else(|| format!("version {version:#010x} is not supported"))?;
+    let (suite, secret) = if level == Level::Initial {
+        let (client, server) = crypto::initial_secrets(params, initial_dcid);
+        (Suite::Aes128Gcm, if dir == Direction::ClientToServer { client } else { server })
+    } else {
+        let secret = logged_secret(level, dir, tls, keylog)?;
+        (choose_suite(tls, secret.len())?, secret)
+    };
+    let (header, aead) = crypto::keys_from_secret(suite, params, &secret)
+        .ok_or_else(|| format!("the logged secret does not fit cipher suite {:#06x}", suite.code()))?;
+    Ok(DirKeys { header, phases: vec![aead], current: 0, params })
+}
+
+fn logged_secret(level: Level, dir: Direction, tls: &TlsSummary, keylog: &KeyLog) -> Result<Vec<u8>, String> {
+    let random = tls.client_random().ok_or("the ClientHello was not captured, so the key log entry is unknown")?;
+    if keylog.is_empty() {
+        return Err("no key log was given".into());
+    }
+    let secrets = keylog.get(&random).ok_or("the key log has no entry for this connection's ClientHello random")?;
+    let client = dir == Direction::ClientToServer;
+    let (slot, label): (&Option<Vec<u8>>, &str) = match (level, client) {
+        (Level::ZeroRtt, _) => (&secrets.client_early, "CLIENT_EARLY_TRAFFIC_SECRET"),
+        (Level::Handshake, true) => (&secrets.client_handshake, "CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
+        (Level::Handshake, false) => (&secrets.server_handshake, "SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+        (_, true) => (&secrets.client_application, "CLIENT_TRAFFIC_SECRET_0"),
+        (_, false) => (&secrets.server_application, "SERVER_TRAFFIC_SECRET_0"),
+    };
+    slot.clone().ok_or_else(|| format!("the key log has no {label} for this connection"))
+}
+
+/// The negotiated suite, or before the ServerHello (0-RTT) the first offered suite
+/// whose hash matches the secret's length.
+fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
+    if let Some(sh) = &tls.server_hello {
+        return Suite::from_code(sh.cipher_suite)
+            .ok_or_else(|| format!("the server chose cipher suite {:#06x}, which QUIC does not use", sh.cipher_suite));
+    }
+    let offered = tls.client_hellos.first().map(|ch| ch.cipher_suites.clone()).unwrap_or_default();
+    offered
+        .into_iter()
+        .filter_map(Suite::from_code)
+        .find(|s| s.secret_len() == secret_len)
+        .ok_or_else(|| "no offered cipher suite matches the logged secret".into())
+}
+
+/// True when a key log entry exists for the connection's ClientHello.
+pub fn has_entry(tls: &TlsSummary, keylog: &KeyLog) -> bool {
+    tls.client_random().and_then(|r| keylog.get(&r)).is_some_and(|s: &Secrets| s.server_handshake.is_some() || s.client_application.is_some())
+}
