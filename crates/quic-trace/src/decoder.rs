@@ -253,6 +253,9 @@ impl<'k> Decoder<'k> {
                     let c = &mut self.conns[conn];
                     p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(params, &c.info.original_dcid.0, bytes));
                     c.initial_dcid = scid.to_vec();
+                    // The server kept no state, so the client's CRYPTO data restarts
+                    // at offset 0 and may carry a new ClientHello.
+                    c.crypto[Direction::ClientToServer.index()][0] = CryptoStream::default();
                     c.keys.retain(|(level, _, _), _| *level != Level::Initial);
                     self.register_cid(scid, conn, Direction::ClientToServer);
                 }
@@ -327,7 +330,19 @@ impl<'k> Decoder<'k> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(bytes);
-        match self.open(conn, dir, level, version, &mut scratch, pn_offset, long) {
+        let mut result = self.open(conn, dir, level, version, &mut scratch, pn_offset, long);
+        if result.is_err() && level == Level::Initial {
+            // aioquic's client keeps protecting its Initials with the first version's
+            // keys after compatible version negotiation; accept what authenticates.
+            if let Some(other) = compatible_version(version) {
+                scratch.clear();
+                scratch.extend_from_slice(bytes);
+                if let Ok(opened) = self.open(conn, dir, level, other, &mut scratch, pn_offset, long) {
+                    result = Ok(opened);
+                }
+            }
+        }
+        match result {
             Ok(opened) => {
                 p.pn = Some(opened.pn);
                 p.decrypted = true;
@@ -393,6 +408,15 @@ impl<'k> Decoder<'k> {
             .ok_or("payload authentication failed: wrong keys or a damaged packet")?;
         *largest = Some(largest.map_or(pn, |l| l.max(pn)));
         Ok(Opened { pn, key_phase, payload_start, plain_len })
+    }
+}
+
+/// The version compatible version negotiation (RFC 9368) may switch to or from.
+fn compatible_version(version: u32) -> Option<u32> {
+    match version {
+        version::VERSION_1 => Some(version::VERSION_2),
+        version::VERSION_2 => Some(version::VERSION_1),
+        _ => None,
     }
 }
 

@@ -83,11 +83,13 @@ pub fn derive(
 }
 
 fn logged_secret(level: Level, dir: Direction, tls: &TlsSummary, keylog: &KeyLog) -> Result<Vec<u8>, String> {
-    let random = tls.client_random().ok_or("the ClientHello was not captured, so the key log entry is unknown")?;
+    if tls.client_hellos.is_empty() {
+        return Err("the ClientHello was not captured, so the key log entry is unknown".into());
+    }
     if keylog.is_empty() {
         return Err("no key log was given".into());
     }
-    let secrets = keylog.get(&random).ok_or("the key log has no entry for this connection's ClientHello random")?;
+    let secrets = logged_entry(tls, keylog).ok_or("the key log has no entry for this connection's ClientHello random")?;
     let client = dir == Direction::ClientToServer;
     let (slot, label): (&Option<Vec<u8>>, &str) = match (level, client) {
         (Level::ZeroRtt, _) => (&secrets.client_early, "CLIENT_EARLY_TRAFFIC_SECRET"),
@@ -114,7 +116,13 @@ fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
         .ok_or_else(|| "no offered cipher suite matches the logged secret".into())
 }
 
+/// The key log entry of the latest ClientHello that has one (a Retry or a
+/// HelloRetryRequest can make the client send another).
+fn logged_entry<'a>(tls: &TlsSummary, keylog: &'a KeyLog) -> Option<&'a Secrets> {
+    tls.client_hellos.iter().rev().find_map(|ch| keylog.get(&ch.random.0.clone().try_into().ok()?))
+}
+
 /// True when a key log entry exists for the connection's ClientHello.
 pub fn has_entry(tls: &TlsSummary, keylog: &KeyLog) -> bool {
-    tls.client_random().and_then(|r| keylog.get(&r)).is_some_and(|s: &Secrets| s.server_handshake.is_some() || s.client_application.is_some())
+    logged_entry(tls, keylog).is_some_and(|s| s.server_handshake.is_some() || s.client_application.is_some())
 }
