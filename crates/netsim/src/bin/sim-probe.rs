@@ -1,0 +1,234 @@
+//! Traffic generator and sink for measuring and testing the simulator from
+//! the endpoints' side (network namespaces or containers on either side of it).
+//! Every datagram carries a sequence number and its send time on
+//! CLOCK_MONOTONIC, which all namespaces of one host share, so one-way delays
+//! are exact. Results are printed as `key=value` pairs on one line.
+
+use netsim::clock::mono_nanos;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
+
+const HEADER: usize = 16;
+const USAGE: &str = "usage: sim-probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(e) = dispatch(&args) {
+        eprintln!("sim-probe: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["echo", bind] => echo(bind),
+        ["ping", target, count, interval] => ping(target, num(count)?, num(interval)?),
+        ["flood", target, rate, seconds, size] => flood(target, num(rate)?, num(seconds)?, num(size)? as usize),
+        ["sink", bind, idle] => sink(bind, num(idle)?),
+        ["tcp-sink", bind] => tcp_sink(bind),
+        ["tcp-send", target, seconds] => tcp_send(target, num(seconds)?),
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn num(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|_| format!("{text:?} is not a whole number"))
+}
+
+fn addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse::<SocketAddr>().map_err(|_| format!("{text:?} is not ADDRESS:PORT"))
+}
+
+fn udp(bind: &str) -> Result<UdpSocket, String> {
+    UdpSocket::bind(addr(bind)?).map_err(|e| format!("cannot bind {bind}: {e}"))
+}
+
+fn any_for(target: SocketAddr) -> &'static str {
+    if target.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+}
+
+fn stamp(buf: &mut [u8], seq: u64) {
+    buf[..8].copy_from_slice(&seq.to_be_bytes());
+    buf[8..16].copy_from_slice(&mono_nanos().to_be_bytes());
+}
+
+fn read_stamp(buf: &[u8]) -> Option<(u64, u64)> {
+    let seq: u64 = u64::from_be_bytes(buf.get(..8)?.try_into().ok()?);
+    let sent: u64 = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
+    Some((seq, sent))
+}
+
+/// Answers every datagram with its first 16 bytes and the sender's address as seen here.
+fn echo(bind: &str) -> Result<(), String> {
+    let socket: UdpSocket = udp(bind)?;
+    let mut buf: [u8; 65536] = [0; 65536];
+    loop {
+        let (n, from) = socket.recv_from(&mut buf).map_err(|e| format!("receive failed: {e}"))?;
+        let mut reply: Vec<u8> = buf[..n.min(HEADER)].to_vec();
+        reply.extend_from_slice(from.to_string().as_bytes());
+        let _ = socket.send_to(&reply, from);
+    }
+}
+
+/// Sends COUNT pings, one per INTERVAL ms; reports RTT percentiles and every
+/// change of the source address the echo server saw.
+fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), String> {
+    let target: SocketAddr = addr(target)?;
+    let socket: UdpSocket = udp(any_for(target))?;
+    socket.set_read_timeout(Some(Duration::from_millis(1))).map_err(|e| e.to_string())?;
+    let mut rtts: Vec<f64> = Vec::new();
+    let mut seen: Vec<(u64, String)> = Vec::new();
+    let mut buf: [u8; 2048] = [0; 2048];
+    let mut packet: Vec<u8> = vec![0; 64];
+    let start: Instant = Instant::now();
+    for seq in 0..count {
+        stamp(&mut packet, seq);
+        let _ = socket.send_to(&packet, target);
+        let next: Instant = start + Duration::from_millis((seq + 1) * interval_ms);
+        collect_echoes(&socket, &mut buf, next, &mut rtts, &mut seen);
+    }
+    collect_echoes(&socket, &mut buf, Instant::now() + Duration::from_secs(1), &mut rtts, &mut seen);
+    rtts.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| -> f64 { rtts.get(((rtts.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN) };
+    let sources: Vec<String> = seen.iter().map(|(seq, s)| format!("{seq}@{s}")).collect();
+    println!(
+        "sent={count} received={} rtt_median_ms={:.3} rtt_p99_ms={:.3} rtt_min_ms={:.3} rtt_max_ms={:.3} sources={}",
+        rtts.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(0.0),
+        pct(1.0),
+        sources.join(",")
+    );
+    Ok(())
+}
+
+fn collect_echoes(socket: &UdpSocket, buf: &mut [u8], until: Instant, rtts: &mut Vec<f64>, seen: &mut Vec<(u64, String)>) {
+    while Instant::now() < until {
+        let Ok(n) = socket.recv(buf) else { continue };
+        let Some((seq, sent)) = read_stamp(&buf[..n]) else { continue };
+        rtts.push(mono_nanos().saturating_sub(sent) as f64 / 1e6);
+        let source: String = String::from_utf8_lossy(&buf[HEADER..n]).into_owned();
+        if seen.last().map(|(_, s)| s != &source).unwrap_or(true) {
+            seen.push((seq, source));
+        }
+    }
+}
+
+/// Sends SIZE-byte datagrams at RATE bits/s for SECONDS, paced.
+fn flood(target: &str, rate_bps: u64, seconds: u64, size: usize) -> Result<(), String> {
+    let target: SocketAddr = addr(target)?;
+    let socket: UdpSocket = udp(any_for(target))?;
+    let mut packet: Vec<u8> = (0..size.max(HEADER)).map(|i| i as u8).collect();
+    let gap_ns: u64 = (packet.len() as u64 + 28) * 8 * 1_000_000_000 / rate_bps.max(1);
+    let start: u64 = mono_nanos();
+    let end: u64 = start + seconds * 1_000_000_000;
+    let mut seq: u64 = 0;
+    let mut errors: u64 = 0;
+    loop {
+        let due: u64 = start + seq * gap_ns;
+        if due >= end {
+            break;
+        }
+        let now: u64 = mono_nanos();
+        if due > now + 50_000 {
+            std::thread::sleep(Duration::from_nanos(due - now - 50_000));
+        }
+        while mono_nanos() < due {}
+        stamp(&mut packet, seq);
+        if socket.send_to(&packet, target).is_err() {
+            errors += 1;
+        }
+        seq += 1;
+    }
+    println!("sent={seq} send_errors={errors} bytes={}", seq * packet.len() as u64);
+    Ok(())
+}
+
+/// Receives datagrams until none came for IDLE seconds; reports count, rate,
+/// one-way delays, missing sequence numbers and damaged payloads.
+fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
+    let socket: UdpSocket = udp(bind)?;
+    socket.set_read_timeout(Some(Duration::from_secs(idle_s.max(1)))).map_err(|e| e.to_string())?;
+    let mut buf: [u8; 65536] = [0; 65536];
+    let mut seqs: Vec<u64> = Vec::new();
+    let mut delays: Vec<f64> = Vec::new();
+    let mut damaged: u64 = 0;
+    let mut bytes: u64 = 0;
+    let mut first: Option<u64> = None;
+    let mut last: u64 = 0;
+    while let Ok(n) = socket.recv(&mut buf) {
+        let now: u64 = mono_nanos();
+        first.get_or_insert(now);
+        last = now;
+        bytes += n as u64;
+        let Some((seq, sent)) = read_stamp(&buf[..n]) else { continue };
+        if (HEADER..n).any(|i| buf[i] != i as u8) {
+            damaged += 1;
+        }
+        seqs.push(seq);
+        delays.push(now.saturating_sub(sent) as f64 / 1e6);
+    }
+    let span_s: f64 = first.map(|f| (last - f) as f64 / 1e9).unwrap_or(0.0);
+    let max_seq: u64 = seqs.iter().copied().max().map(|m| m + 1).unwrap_or(0);
+    let mut present: Vec<bool> = vec![false; max_seq as usize];
+    for s in &seqs {
+        present[*s as usize] = true;
+    }
+    let missing: Vec<String> = present.iter().enumerate().filter(|(_, p)| !**p).map(|(i, _)| (i + 1).to_string()).collect();
+    delays.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| -> f64 { delays.get(((delays.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN) };
+    println!(
+        "received={} highest={max_seq} bytes={bytes} span_s={span_s:.3} rate_bps={:.0} delay_min_ms={:.3} delay_median_ms={:.3} delay_max_ms={:.3} damaged={damaged} missing_1based={}",
+        seqs.len(),
+        if span_s > 0.0 { bytes as f64 * 8.0 / span_s } else { 0.0 },
+        pct(0.0),
+        pct(0.5),
+        pct(1.0),
+        if missing.len() > 200 { format!("{}-entries", missing.len()) } else { missing.join(",") }
+    );
+    Ok(())
+}
+
+/// Accepts one TCP connection and reports its goodput.
+fn tcp_sink(bind: &str) -> Result<(), String> {
+    let listener: TcpListener = TcpListener::bind(addr(bind)?).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let (mut stream, _) = listener.accept().map_err(|e| format!("accept failed: {e}"))?;
+    let mut buf: Vec<u8> = vec![0; 1 << 16];
+    let mut bytes: u64 = 0;
+    let mut first: Option<Instant> = None;
+    let mut last: Instant = Instant::now();
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                first.get_or_insert_with(Instant::now);
+                last = Instant::now();
+                bytes += n as u64;
+            }
+        }
+    }
+    let span: f64 = first.map(|f| (last - f).as_secs_f64()).unwrap_or(0.0);
+    println!("bytes={bytes} span_s={span:.3} rate_bps={:.0}", if span > 0.0 { bytes as f64 * 8.0 / span } else { 0.0 });
+    Ok(())
+}
+
+/// Sends as fast as TCP allows for SECONDS.
+fn tcp_send(target: &str, seconds: u64) -> Result<(), String> {
+    let mut stream: TcpStream = TcpStream::connect_timeout(&addr(target)?, Duration::from_secs(5))
+        .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+    let chunk: Vec<u8> = vec![0x5a; 1 << 16];
+    let end: Instant = Instant::now() + Duration::from_secs(seconds);
+    let mut bytes: u64 = 0;
+    while Instant::now() < end {
+        bytes += stream.write(&chunk).map_err(|e| format!("send failed: {e}"))? as u64;
+    }
+    println!("sent_bytes={bytes}");
+    Ok(())
+}
