@@ -99,11 +99,11 @@ struct Decoder<'k> {
 }
 
 /// Result of removing packet protection.
-struct Opened {
-    pn: u64,
-    key_phase: u8,
-    payload_start: usize,
-    plain_len: usize,
+pub(crate) struct Opened {
+    pub(crate) pn: u64,
+    pub(crate) key_phase: u8,
+    pub(crate) payload_start: usize,
+    pub(crate) plain_len: usize,
 }
 
 impl<'k> Decoder<'k> {
@@ -388,27 +388,39 @@ impl<'k> Decoder<'k> {
             c.keys.insert(slot, derived);
         }
         let Some(keys) = c.keys.get_mut(&slot) else { return Err("no keys".into()) };
-        let sample = packet.get(pn_offset + 4..pn_offset + 20).ok_or("the packet is too short for a header protection sample")?;
-        let mask = keys.header.mask(sample).ok_or("header protection could not be removed")?;
-        packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
-        let pn_len = usize::from(packet[0] & 0x03) + 1;
-        let mut truncated: u64 = 0;
-        for i in 0..pn_len {
-            let b = packet.get_mut(pn_offset + i).ok_or("the packet number is cut short")?;
-            *b ^= mask[1 + i];
-            truncated = (truncated << 8) | u64::from(*b);
-        }
         let largest = &mut c.largest_pn[dir.index()][level.space()];
-        let pn = decode_pn(*largest, truncated, pn_len * 8);
-        let key_phase = if long { 0 } else { (packet[0] >> 2) & 1 };
-        let payload_start = pn_offset + pn_len;
-        let (head, payload) = packet.split_at_mut(payload_start);
-        let plain_len = keys
-            .open(key_phase, pn, head, payload)
-            .ok_or("payload authentication failed: wrong keys or a damaged packet")?;
-        *largest = Some(largest.map_or(pn, |l| l.max(pn)));
-        Ok(Opened { pn, key_phase, payload_start, plain_len })
+        let opened = unprotect(keys, *largest, packet, pn_offset, long)?;
+        *largest = Some(largest.map_or(opened.pn, |l| l.max(opened.pn)));
+        Ok(opened)
     }
+}
+
+/// Removes header protection, recovers the packet number and decrypts the payload in
+/// place (RFC 9001 §5.3–5.4).
+pub(crate) fn unprotect(
+    keys: &mut DirKeys,
+    largest: Option<u64>,
+    packet: &mut [u8],
+    pn_offset: usize,
+    long: bool,
+) -> Result<Opened, String> {
+    let sample = packet.get(pn_offset + 4..pn_offset + 20).ok_or("the packet is too short for a header protection sample")?;
+    let mask = keys.header.mask(sample).ok_or("header protection could not be removed")?;
+    packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
+    let pn_len = usize::from(packet[0] & 0x03) + 1;
+    let mut truncated: u64 = 0;
+    for i in 0..pn_len {
+        let b = packet.get_mut(pn_offset + i).ok_or("the packet number is cut short")?;
+        *b ^= mask[1 + i];
+        truncated = (truncated << 8) | u64::from(*b);
+    }
+    let pn = decode_pn(largest, truncated, pn_len * 8);
+    let key_phase = if long { 0 } else { (packet[0] >> 2) & 1 };
+    let payload_start = pn_offset + pn_len;
+    let (head, payload) = packet.split_at_mut(payload_start);
+    let plain_len =
+        keys.open(key_phase, pn, head, payload).ok_or("payload authentication failed: wrong keys or a damaged packet")?;
+    Ok(Opened { pn, key_phase, payload_start, plain_len })
 }
 
 /// The version compatible version negotiation (RFC 9368) may switch to or from.

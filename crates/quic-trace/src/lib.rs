@@ -28,3 +28,6 @@ pub use frame::{EcnCounts, Frame};
 pub use keylog::KeyLog;
 pub use packet::{ConnectionInfo, Direction, PacketType, QuicPacket, Trace};
 pub use tls::TlsSummary;
+
+#[cfg(test)]
+mod rfc_vectors;
