@@ -36,7 +36,9 @@ pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
         .ok_or_else(|| not_capture("the file is shorter than a capture header"))?;
     if magic == PCAPNG_SHB {
         read_pcapng(bytes)
-    } else if [PCAP_MICROS, PCAP_NANOS].contains(&magic) || [PCAP_MICROS, PCAP_NANOS].contains(&magic.swap_bytes()) {
+    } else if [PCAP_MICROS, PCAP_NANOS].contains(&magic)
+        || [PCAP_MICROS, PCAP_NANOS].contains(&magic.swap_bytes())
+    {
         read_pcap(bytes)
     } else {
         Err(not_capture(&format!("unknown magic number {magic:#010x}")))
@@ -44,7 +46,9 @@ pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
 }
 
 fn not_capture(what: &str) -> TraceError {
-    TraceError::NotACapture { what: what.to_string() }
+    TraceError::NotACapture {
+        what: what.to_string(),
+    }
 }
 
 /// Endian-aware integer reads at fixed offsets; `None` past the end.
@@ -56,26 +60,46 @@ struct Endian {
 impl Endian {
     fn u16(self, b: &[u8], at: usize) -> Option<u16> {
         let s: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
-        Some(if self.big { u16::from_be_bytes(s) } else { u16::from_le_bytes(s) })
+        Some(if self.big {
+            u16::from_be_bytes(s)
+        } else {
+            u16::from_le_bytes(s)
+        })
     }
 
     fn u32(self, b: &[u8], at: usize) -> Option<u32> {
         let s: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-        Some(if self.big { u32::from_be_bytes(s) } else { u32::from_le_bytes(s) })
+        Some(if self.big {
+            u32::from_be_bytes(s)
+        } else {
+            u32::from_le_bytes(s)
+        })
     }
 
     fn u64(self, b: &[u8], at: usize) -> Option<u64> {
         let s: [u8; 8] = b.get(at..at + 8)?.try_into().ok()?;
-        Some(if self.big { u64::from_be_bytes(s) } else { u64::from_le_bytes(s) })
+        Some(if self.big {
+            u64::from_be_bytes(s)
+        } else {
+            u64::from_le_bytes(s)
+        })
     }
 }
 
 fn read_pcap(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
-    let header = bytes.get(..24).ok_or_else(|| not_capture("the pcap header is cut short"))?;
+    let header = bytes
+        .get(..24)
+        .ok_or_else(|| not_capture("the pcap header is cut short"))?;
     let le_magic = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-    let endian = Endian { big: ![PCAP_MICROS, PCAP_NANOS].contains(&le_magic) };
+    let endian = Endian {
+        big: ![PCAP_MICROS, PCAP_NANOS].contains(&le_magic),
+    };
     let magic = endian.u32(header, 0).unwrap_or(0);
-    let frac_per_sec: u64 = if magic == PCAP_NANOS { 1_000_000_000 } else { 1_000_000 };
+    let frac_per_sec: u64 = if magic == PCAP_NANOS {
+        1_000_000_000
+    } else {
+        1_000_000
+    };
     // The upper bits of the link type field carry FCS information, not the type.
     let link_type = endian.u32(header, 20).unwrap_or(0) & 0x0fff_ffff;
     let mut capture = Capture::default();
@@ -86,14 +110,22 @@ fn read_pcap(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
             let frac = u64::from(endian.u32(bytes, pos + 4)?);
             let incl = endian.u32(bytes, pos + 8)? as usize;
             let data = bytes.get(pos + 16..(pos + 16).checked_add(incl)?)?;
-            Some((secs * 1_000_000_000 + frac * (1_000_000_000 / frac_per_sec), data))
+            Some((
+                secs * 1_000_000_000 + frac * (1_000_000_000 / frac_per_sec),
+                data,
+            ))
         })();
         let Some((time_ns, data)) = record else {
             capture.warning = Some(truncated_warning(capture.frames.len()));
             break;
         };
         let index = capture.frames.len() as u64 + 1;
-        capture.frames.push(CapturedFrame { index, time_ns, link_type, data });
+        capture.frames.push(CapturedFrame {
+            index,
+            time_ns,
+            link_type,
+            data,
+        });
         pos += 16 + data.len();
     }
     Ok(capture)
@@ -131,16 +163,25 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
         };
         pos += total;
         if block_type == PCAPNG_SHB {
-            section = Some(Section { endian: section_endian(body), interfaces: Vec::new() });
+            section = Some(Section {
+                endian: section_endian(body),
+                interfaces: Vec::new(),
+            });
             continue;
         }
         let Some(sec) = section.as_mut() else { break };
         match block_type {
             1 => sec.interfaces.push(parse_interface(sec.endian, body)),
             2 | 3 | 6 => {
-                if let Some((time_ns, link_type, data)) = parse_packet_block(sec, block_type, body) {
+                if let Some((time_ns, link_type, data)) = parse_packet_block(sec, block_type, body)
+                {
                     let index = capture.frames.len() as u64 + 1;
-                    capture.frames.push(CapturedFrame { index, time_ns, link_type, data });
+                    capture.frames.push(CapturedFrame {
+                        index,
+                        time_ns,
+                        link_type,
+                        data,
+                    });
                 }
             }
             _ => {}
@@ -150,7 +191,11 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
 }
 
 /// Returns (type, body, total length) of the block at `pos`.
-fn next_block<'a>(bytes: &'a [u8], pos: usize, section: Option<&Section>) -> Option<(u32, &'a [u8], usize)> {
+fn next_block<'a>(
+    bytes: &'a [u8],
+    pos: usize,
+    section: Option<&Section>,
+) -> Option<(u32, &'a [u8], usize)> {
     let le = Endian { big: false };
     let raw_type = le.u32(bytes, pos)?;
     let endian = if raw_type == PCAPNG_SHB {
@@ -169,7 +214,9 @@ fn next_block<'a>(bytes: &'a [u8], pos: usize, section: Option<&Section>) -> Opt
 
 fn section_endian(shb_body: &[u8]) -> Endian {
     let little = Endian { big: false };
-    Endian { big: little.u32(shb_body, 0) != Some(PCAPNG_BYTE_ORDER) }
+    Endian {
+        big: little.u32(shb_body, 0) != Some(PCAPNG_BYTE_ORDER),
+    }
 }
 
 fn parse_interface(endian: Endian, body: &[u8]) -> Interface {
@@ -186,7 +233,11 @@ fn parse_interface(endian: Endian, body: &[u8]) -> Interface {
             (9, 1) => {
                 let res = body.get(value_at).copied().unwrap_or(6);
                 let exp = u32::from(res & 0x7f);
-                let ticks = if res & 0x80 == 0 { 10u64.checked_pow(exp) } else { 2u64.checked_pow(exp) };
+                let ticks = if res & 0x80 == 0 {
+                    10u64.checked_pow(exp)
+                } else {
+                    2u64.checked_pow(exp)
+                };
                 iface.ticks_per_sec = ticks.unwrap_or(1_000_000).max(1);
             }
             (14, 8) => iface.offset_secs = endian.u64(body, value_at).unwrap_or(0),
@@ -197,7 +248,11 @@ fn parse_interface(endian: Endian, body: &[u8]) -> Interface {
     iface
 }
 
-fn parse_packet_block<'a>(sec: &Section, block_type: u32, body: &'a [u8]) -> Option<(u64, u32, &'a [u8])> {
+fn parse_packet_block<'a>(
+    sec: &Section,
+    block_type: u32,
+    body: &'a [u8],
+) -> Option<(u64, u32, &'a [u8])> {
     let e = sec.endian;
     let (iface_id, ts, data) = match block_type {
         6 => {
@@ -221,7 +276,9 @@ fn parse_packet_block<'a>(sec: &Section, block_type: u32, body: &'a [u8]) -> Opt
     let iface = sec.interfaces.get(iface_id)?;
     let ticks = u128::from(ts);
     let ns = ticks * 1_000_000_000 / u128::from(iface.ticks_per_sec);
-    let time_ns = u64::try_from(ns).ok()?.saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
+    let time_ns = u64::try_from(ns)
+        .ok()?
+        .saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
     Some((time_ns, iface.link_type, data))
 }
 

@@ -20,7 +20,10 @@ pub fn run_trace_command(
     let keylog = KeyLog::from_files(keylogs)?;
     let mut warnings = Vec::new();
     for path in pcaps {
-        let bytes = std::fs::read(path).map_err(|source| TraceError::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let trace = analyze(&bytes, &keylog, &Options::default())?;
         let name = path.display().to_string();
         let label = (pcaps.len() > 1).then_some(name.as_str());
@@ -34,7 +37,12 @@ pub fn run_trace_command(
         }
         warnings.extend(trace.warnings.iter().map(|w| format!("{name}: {w}")));
         if !keylogs.is_empty() {
-            for (i, c) in trace.connections.iter().enumerate().filter(|(_, c)| !c.keys_found) {
+            for (i, c) in trace
+                .connections
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.keys_found)
+            {
                 warnings.push(format!(
                     "{name}: connection {i} (ODCID {}) has no secrets in the given key logs, so only its Initial packets were decrypted",
                     c.original_dcid

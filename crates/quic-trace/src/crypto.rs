@@ -75,7 +75,12 @@ impl KeyType for OkmLen {
 }
 
 /// HKDF-Expand-Label (RFC 8446 §7.1) with an empty context.
-pub fn expand_label(algorithm: hkdf::Algorithm, secret: &[u8], label: &[u8], len: usize) -> Vec<u8> {
+pub fn expand_label(
+    algorithm: hkdf::Algorithm,
+    secret: &[u8],
+    label: &[u8],
+    len: usize,
+) -> Vec<u8> {
     expand_from_prk(&Prk::new_less_safe(algorithm, secret), label, len)
 }
 
@@ -94,7 +99,10 @@ fn expand_from_prk(prk: &Prk, label: &[u8], len: usize) -> Vec<u8> {
 /// The client and server Initial secrets for a client's first Destination CID.
 pub fn initial_secrets(params: &VersionParams, dcid: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let prk = Salt::new(hkdf::HKDF_SHA256, &params.initial_salt).extract(dcid);
-    (expand_from_prk(&prk, b"client in", 32), expand_from_prk(&prk, b"server in", 32))
+    (
+        expand_from_prk(&prk, b"client in", 32),
+        expand_from_prk(&prk, b"server in", 32),
+    )
 }
 
 /// Header protection key: fixed for a packet number space, never updated.
@@ -118,7 +126,11 @@ pub struct AeadKey {
 
 /// Both keys derived from a traffic secret; `None` when the secret's length does not
 /// fit the suite (the key log and the negotiated suite disagree).
-pub fn keys_from_secret(suite: Suite, params: &VersionParams, secret: &[u8]) -> Option<(HeaderKey, AeadKey)> {
+pub fn keys_from_secret(
+    suite: Suite,
+    params: &VersionParams,
+    secret: &[u8],
+) -> Option<(HeaderKey, AeadKey)> {
     if secret.len() != suite.secret_len() {
         return None;
     }
@@ -131,7 +143,9 @@ impl AeadKey {
     fn from_secret(suite: Suite, params: &VersionParams, secret: &[u8]) -> Option<AeadKey> {
         let alg = suite.hkdf();
         let key = expand_label(alg, secret, params.key_label, suite.aead().key_len());
-        let iv: [u8; 12] = expand_label(alg, secret, params.iv_label, 12).try_into().ok()?;
+        let iv: [u8; 12] = expand_label(alg, secret, params.iv_label, 12)
+            .try_into()
+            .ok()?;
         Some(AeadKey {
             suite,
             aead: LessSafeKey::new(UnboundKey::new(suite.aead(), &key).ok()?),
@@ -142,7 +156,12 @@ impl AeadKey {
 
     /// The keys of the next key phase (header protection is unaffected).
     pub fn next_phase(&self, params: &VersionParams) -> Option<AeadKey> {
-        let secret = expand_label(self.suite.hkdf(), &self.secret, params.ku_label, self.secret.len());
+        let secret = expand_label(
+            self.suite.hkdf(),
+            &self.secret,
+            params.ku_label,
+            self.secret.len(),
+        );
         AeadKey::from_secret(self.suite, params, &secret)
     }
 
@@ -153,21 +172,29 @@ impl AeadKey {
             *n ^= p;
         }
         let nonce = Nonce::assume_unique_for_key(nonce);
-        self.aead.open_in_place(nonce, Aad::from(header), payload).ok().map(|p| p.len())
+        self.aead
+            .open_in_place(nonce, Aad::from(header), payload)
+            .ok()
+            .map(|p| p.len())
     }
 }
 
 /// Checks a Retry packet's integrity tag (RFC 9001 §5.8) against the client's
 /// original Destination CID.
 pub fn retry_tag_valid(params: &VersionParams, odcid: &[u8], retry_packet: &[u8]) -> bool {
-    let Some(split) = retry_packet.len().checked_sub(16) else { return false };
+    let Some(split) = retry_packet.len().checked_sub(16) else {
+        return false;
+    };
     let mut pseudo = Vec::with_capacity(1 + odcid.len() + split);
     pseudo.push(odcid.len() as u8);
     pseudo.extend_from_slice(odcid);
     pseudo.extend_from_slice(&retry_packet[..split]);
-    let Ok(key) = UnboundKey::new(&aead::AES_128_GCM, &params.retry_key) else { return false };
+    let Ok(key) = UnboundKey::new(&aead::AES_128_GCM, &params.retry_key) else {
+        return false;
+    };
     let key = LessSafeKey::new(key);
     let mut tag = retry_packet[split..].to_vec();
     let nonce = Nonce::assume_unique_for_key(params.retry_nonce);
-    key.open_in_place(nonce, Aad::from(&pseudo[..]), &mut tag).is_ok()
+    key.open_in_place(nonce, Aad::from(&pseudo[..]), &mut tag)
+        .is_ok()
 }

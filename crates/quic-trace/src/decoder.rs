@@ -27,7 +27,9 @@ pub struct Options {
 
 impl Options {
     fn is_server(&self, addr: SocketAddr) -> bool {
-        self.server_addrs.iter().any(|s| s.ip() == addr.ip() && (s.port() == 0 || s.port() == addr.port()))
+        self.server_addrs
+            .iter()
+            .any(|s| s.ip() == addr.ip() && (s.port() == 0 || s.port() == addr.port()))
     }
 }
 
@@ -131,7 +133,12 @@ impl<'k> Decoder<'k> {
                 c.info
             })
             .collect();
-        Trace { packets: self.packets, connections, warnings: Vec::new(), skipped_frames: self.skipped }
+        Trace {
+            packets: self.packets,
+            connections,
+            warnings: Vec::new(),
+            skipped_frames: self.skipped,
+        }
     }
 
     fn frame(&mut self, frame: &CapturedFrame<'_>) {
@@ -146,7 +153,14 @@ impl<'k> Decoder<'k> {
     }
 
     fn datagram(&mut self, frame: &CapturedFrame<'_>, d: &UdpDatagram<'_>) {
-        let ctx = Datagram { frame: frame.index, time_ns: frame.time_ns, src: d.src, dst: d.dst, ecn: d.ecn, len: d.payload.len() };
+        let ctx = Datagram {
+            frame: frame.index,
+            time_ns: frame.time_ns,
+            src: d.src,
+            dst: d.dst,
+            ecn: d.ecn,
+            len: d.payload.len(),
+        };
         let mut offset = 0;
         let mut first_dcid: Option<Vec<u8>> = None;
         while offset < d.payload.len() {
@@ -158,7 +172,9 @@ impl<'k> Decoder<'k> {
             };
             // Bytes after the last packet that do not parse, or whose DCID differs
             // from the first packet's (RFC 9000 §12.2), are padding, not a packet.
-            let Some((parsed, short_conn)) = located else { break };
+            let Some((parsed, short_conn)) = located else {
+                break;
+            };
             let dcid = header_dcid(&parsed.header);
             if first_dcid.as_ref().is_some_and(|f| f[..] != *dcid) {
                 break;
@@ -174,7 +190,13 @@ impl<'k> Decoder<'k> {
             match packet {
                 // A later "packet" that fails to decrypt with known keys is random
                 // trailing padding (aioquic sends such), not a packet.
-                Some(p) if is_later && !p.decrypted && p.undecryptable.as_deref().is_some_and(is_auth_failure) => break,
+                Some(p)
+                    if is_later
+                        && !p.decrypted
+                        && p.undecryptable.as_deref().is_some_and(is_auth_failure) =>
+                {
+                    break
+                }
                 Some(p) => self.packets.push(p),
                 None => break,
             }
@@ -199,7 +221,9 @@ impl<'k> Decoder<'k> {
             }
         }
         let (conn, dir) = *self.tuples.get(&(ctx.src, ctx.dst))?;
-        let len = forced_len.or(self.conns[conn].cid_len[dir.index()]).unwrap_or(0);
+        let len = forced_len
+            .or(self.conns[conn].cid_len[dir.index()])
+            .unwrap_or(0);
         header::parse_short(buf, len).map(|p| (p, Some((conn, dir))))
     }
 
@@ -217,13 +241,24 @@ impl<'k> Decoder<'k> {
 
     fn register_path(&mut self, ctx: &Datagram, conn: usize, dir: Direction) {
         self.tuples.insert((ctx.src, ctx.dst), (conn, dir));
-        self.tuples.insert((ctx.dst, ctx.src), (conn, dir.reverse()));
+        self.tuples
+            .insert((ctx.dst, ctx.src), (conn, dir.reverse()));
     }
 
     /// The connection and direction of a long-header packet, creating a connection for
     /// a client's first Initial.
-    fn locate_long(&mut self, ctx: &Datagram, kind: Option<LongType>, version: u32, dcid: &[u8]) -> Option<(usize, Direction)> {
-        let known = if dcid.is_empty() { None } else { self.cids.get(dcid).copied() };
+    fn locate_long(
+        &mut self,
+        ctx: &Datagram,
+        kind: Option<LongType>,
+        version: u32,
+        dcid: &[u8],
+    ) -> Option<(usize, Direction)> {
+        let known = if dcid.is_empty() {
+            None
+        } else {
+            self.cids.get(dcid).copied()
+        };
         if let Some(found) = known.or_else(|| self.tuples.get(&(ctx.src, ctx.dst)).copied()) {
             return Some(found);
         }
@@ -236,22 +271,56 @@ impl<'k> Decoder<'k> {
         Some((conn, Direction::ClientToServer))
     }
 
-    fn long_packet(&mut self, ctx: &Datagram, bytes: &[u8], parsed: &Parsed<'_>) -> Option<QuicPacket> {
+    fn long_packet(
+        &mut self,
+        ctx: &Datagram,
+        bytes: &[u8],
+        parsed: &Parsed<'_>,
+    ) -> Option<QuicPacket> {
         match &parsed.header {
-            Header::VersionNegotiation { dcid, scid, versions } => {
+            Header::VersionNegotiation {
+                dcid,
+                scid,
+                versions,
+            } => {
                 let found = self.locate_long(ctx, None, 0, dcid);
-                let mut p = base_packet(ctx, found, PacketType::VersionNegotiation, 0, dcid, Some(scid), bytes.len());
+                let mut p = base_packet(
+                    ctx,
+                    found,
+                    PacketType::VersionNegotiation,
+                    0,
+                    dcid,
+                    Some(scid),
+                    bytes.len(),
+                );
                 p.supported_versions = versions.clone();
                 Some(p)
             }
-            Header::Retry { version, dcid, scid, token } => {
+            Header::Retry {
+                version,
+                dcid,
+                scid,
+                token,
+            } => {
                 let found = self.locate_long(ctx, None, *version, dcid);
-                let mut p = base_packet(ctx, found, PacketType::Retry, *version, dcid, Some(scid), bytes.len());
+                let mut p = base_packet(
+                    ctx,
+                    found,
+                    PacketType::Retry,
+                    *version,
+                    dcid,
+                    Some(scid),
+                    bytes.len(),
+                );
                 p.token = Some((*token).into());
                 if let Some((conn, _)) = found {
                     let params = version::params(*version)?;
                     let c = &mut self.conns[conn];
-                    p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(params, &c.info.original_dcid.0, bytes));
+                    p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(
+                        params,
+                        &c.info.original_dcid.0,
+                        bytes,
+                    ));
                     c.initial_dcid = scid.to_vec();
                     // The server kept no state, so the client's CRYPTO data restarts
                     // at offset 0 and may carry a new ClientHello.
@@ -261,7 +330,14 @@ impl<'k> Decoder<'k> {
                 }
                 Some(p)
             }
-            Header::Long { version, kind, dcid, scid, token, pn_offset } => {
+            Header::Long {
+                version,
+                kind,
+                dcid,
+                scid,
+                token,
+                pn_offset,
+            } => {
                 let found = self.locate_long(ctx, Some(*kind), *version, dcid);
                 let ty = match kind {
                     LongType::Initial => PacketType::Initial,
@@ -272,7 +348,10 @@ impl<'k> Decoder<'k> {
                 p.token = token.map(HexBytes::from);
                 p.payload_length = bytes.len() - pn_offset;
                 let Some((conn, dir)) = found else {
-                    p.undecryptable = Some("the packet belongs to no connection whose client Initial was captured".into());
+                    p.undecryptable = Some(
+                        "the packet belongs to no connection whose client Initial was captured"
+                            .into(),
+                    );
                     return Some(p);
                 };
                 self.note_long_header(ctx, conn, dir, *version, scid);
@@ -288,11 +367,22 @@ impl<'k> Decoder<'k> {
         }
     }
 
-    fn note_long_header(&mut self, ctx: &Datagram, conn: usize, dir: Direction, version: u32, scid: &[u8]) {
+    fn note_long_header(
+        &mut self,
+        ctx: &Datagram,
+        conn: usize,
+        dir: Direction,
+        version: u32,
+        scid: &[u8],
+    ) {
         self.register_cid(scid, conn, dir.reverse());
         self.register_path(ctx, conn, dir);
         let c = &mut self.conns[conn];
-        let versions = if dir == Direction::ClientToServer { &mut c.info.client_versions } else { &mut c.info.server_versions };
+        let versions = if dir == Direction::ClientToServer {
+            &mut c.info.client_versions
+        } else {
+            &mut c.info.server_versions
+        };
         if !versions.contains(&version) {
             versions.push(version);
         }
@@ -301,13 +391,36 @@ impl<'k> Decoder<'k> {
         }
     }
 
-    fn short_packet(&mut self, ctx: &Datagram, bytes: &[u8], parsed: &Parsed<'_>, found: (usize, Direction)) -> Option<QuicPacket> {
+    fn short_packet(
+        &mut self,
+        ctx: &Datagram,
+        bytes: &[u8],
+        parsed: &Parsed<'_>,
+        found: (usize, Direction),
+    ) -> Option<QuicPacket> {
         let (conn, dir) = found;
         let dcid = header_dcid(&parsed.header);
         let version = self.conns[conn].version;
-        let mut p = base_packet(ctx, Some(found), PacketType::OneRtt, version, dcid, None, bytes.len());
+        let mut p = base_packet(
+            ctx,
+            Some(found),
+            PacketType::OneRtt,
+            version,
+            dcid,
+            None,
+            bytes.len(),
+        );
         p.payload_length = bytes.len() - 1 - dcid.len();
-        self.decrypt_into(&mut p, conn, dir, Level::OneRtt, version, bytes, 1 + dcid.len(), false);
+        self.decrypt_into(
+            &mut p,
+            conn,
+            dir,
+            Level::OneRtt,
+            version,
+            bytes,
+            1 + dcid.len(),
+            false,
+        );
         // Only an authenticated packet may move the connection to a new path.
         if p.decrypted {
             self.register_path(ctx, conn, dir);
@@ -337,7 +450,9 @@ impl<'k> Decoder<'k> {
             if let Some(other) = compatible_version(version) {
                 scratch.clear();
                 scratch.extend_from_slice(bytes);
-                if let Ok(opened) = self.open(conn, dir, level, other, &mut scratch, pn_offset, long) {
+                if let Ok(opened) =
+                    self.open(conn, dir, level, other, &mut scratch, pn_offset, long)
+                {
                     result = Ok(opened);
                 }
             }
@@ -352,7 +467,9 @@ impl<'k> Decoder<'k> {
                 let plain = &scratch[opened.payload_start..opened.payload_start + opened.plain_len];
                 let mut new_cids: Vec<Vec<u8>> = Vec::new();
                 let c = &mut self.conns[conn];
-                let list = parse_frames(plain, |offset, data| feed_crypto(c, dir, level.space(), offset, data));
+                let list = parse_frames(plain, |offset, data| {
+                    feed_crypto(c, dir, level.space(), offset, data)
+                });
                 for f in &list.frames {
                     if let Frame::NewConnectionId { connection_id, .. } = f {
                         new_cids.push(connection_id.0.clone());
@@ -387,7 +504,9 @@ impl<'k> Decoder<'k> {
             let derived = keys::derive(level, dir, version, &c.initial_dcid, &c.info.tls, keylog)?;
             c.keys.insert(slot, derived);
         }
-        let Some(keys) = c.keys.get_mut(&slot) else { return Err("no keys".into()) };
+        let Some(keys) = c.keys.get_mut(&slot) else {
+            return Err("no keys".into());
+        };
         let largest = &mut c.largest_pn[dir.index()][level.space()];
         let opened = unprotect(keys, *largest, packet, pn_offset, long)?;
         *largest = Some(largest.map_or(opened.pn, |l| l.max(opened.pn)));
@@ -404,13 +523,20 @@ pub(crate) fn unprotect(
     pn_offset: usize,
     long: bool,
 ) -> Result<Opened, String> {
-    let sample = packet.get(pn_offset + 4..pn_offset + 20).ok_or("the packet is too short for a header protection sample")?;
-    let mask = keys.header.mask(sample).ok_or("header protection could not be removed")?;
+    let sample = packet
+        .get(pn_offset + 4..pn_offset + 20)
+        .ok_or("the packet is too short for a header protection sample")?;
+    let mask = keys
+        .header
+        .mask(sample)
+        .ok_or("header protection could not be removed")?;
     packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
     let pn_len = usize::from(packet[0] & 0x03) + 1;
     let mut truncated: u64 = 0;
     for i in 0..pn_len {
-        let b = packet.get_mut(pn_offset + i).ok_or("the packet number is cut short")?;
+        let b = packet
+            .get_mut(pn_offset + i)
+            .ok_or("the packet number is cut short")?;
         *b ^= mask[1 + i];
         truncated = (truncated << 8) | u64::from(*b);
     }
@@ -418,9 +544,15 @@ pub(crate) fn unprotect(
     let key_phase = if long { 0 } else { (packet[0] >> 2) & 1 };
     let payload_start = pn_offset + pn_len;
     let (head, payload) = packet.split_at_mut(payload_start);
-    let plain_len =
-        keys.open(key_phase, pn, head, payload).ok_or("payload authentication failed: wrong keys or a damaged packet")?;
-    Ok(Opened { pn, key_phase, payload_start, plain_len })
+    let plain_len = keys
+        .open(key_phase, pn, head, payload)
+        .ok_or("payload authentication failed: wrong keys or a damaged packet")?;
+    Ok(Opened {
+        pn,
+        key_phase,
+        payload_start,
+        plain_len,
+    })
 }
 
 /// The version compatible version negotiation (RFC 9368) may switch to or from.
@@ -500,11 +632,17 @@ fn base_packet(
 fn feed_crypto(c: &mut Conn, dir: Direction, space: usize, offset: u64, data: &[u8]) {
     let tls = &mut c.info.tls;
     if dir == Direction::ServerToClient && space == 1 {
-        tls.server_handshake_crypto_bytes = tls.server_handshake_crypto_bytes.max(offset + data.len() as u64);
+        tls.server_handshake_crypto_bytes = tls
+            .server_handshake_crypto_bytes
+            .max(offset + data.len() as u64);
     }
     for (t, body) in c.crypto[dir.index()][space].add(offset, data) {
         let client = dir == Direction::ClientToServer;
-        if client { tls.client_messages.push(t) } else { tls.server_messages.push(t) }
+        if client {
+            tls.client_messages.push(t)
+        } else {
+            tls.server_messages.push(t)
+        }
         match (client, t) {
             (true, tls::CLIENT_HELLO) => tls.client_hellos.extend(tls::parse_client_hello(&body)),
             (false, tls::SERVER_HELLO) => {
@@ -516,7 +654,9 @@ fn feed_crypto(c: &mut Conn, dir: Direction, space: usize, offset: u64, data: &[
                     }
                 }
             }
-            (false, tls::ENCRYPTED_EXTENSIONS) => tls.encrypted_extensions = tls::parse_encrypted_extensions(&body),
+            (false, tls::ENCRYPTED_EXTENSIONS) => {
+                tls.encrypted_extensions = tls::parse_encrypted_extensions(&body)
+            }
             (false, tls::CERTIFICATE) => tls.certificate = tls::parse_certificate(&body),
             _ => {}
         }

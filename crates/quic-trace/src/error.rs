@@ -8,11 +8,18 @@ use std::path::PathBuf;
 #[derive(Debug)]
 pub enum TraceError {
     /// A file could not be read.
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The capture is neither pcap nor pcapng, or its header is damaged.
     NotACapture { what: String },
     /// A key log line could not be understood.
-    BadKeyLog { path: String, line: usize, why: String },
+    BadKeyLog {
+        path: String,
+        line: usize,
+        why: String,
+    },
     /// Writing the output failed.
     Output(std::io::Error),
 }
@@ -25,7 +32,10 @@ impl fmt::Display for TraceError {
             }
             TraceError::NotACapture { what } => write!(f, "not a pcap or pcapng capture: {what}"),
             TraceError::BadKeyLog { path, line, why } => {
-                write!(f, "{path} line {line} is not a valid NSS key log line: {why}")
+                write!(
+                    f,
+                    "{path} line {line} is not a valid NSS key log line: {why}"
+                )
             }
             TraceError::Output(e) => write!(f, "cannot write the trace output: {e}"),
         }

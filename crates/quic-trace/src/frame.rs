@@ -18,7 +18,9 @@ pub struct EcnCounts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Frame {
-    Padding { length: usize },
+    Padding {
+        length: usize,
+    },
     Ping,
     Ack {
         largest: u64,
@@ -28,21 +30,65 @@ pub enum Frame {
         #[serde(skip_serializing_if = "Option::is_none")]
         ecn: Option<EcnCounts>,
     },
-    ResetStream { id: u64, error_code: u64, final_size: u64 },
-    StopSending { id: u64, error_code: u64 },
-    Crypto { offset: u64, length: usize },
-    NewToken { token: HexBytes },
-    Stream { id: u64, offset: u64, length: usize, fin: bool },
-    MaxData { maximum: u64 },
-    MaxStreamData { id: u64, maximum: u64 },
-    MaxStreams { bidirectional: bool, maximum: u64 },
-    DataBlocked { limit: u64 },
-    StreamDataBlocked { id: u64, limit: u64 },
-    StreamsBlocked { bidirectional: bool, limit: u64 },
-    NewConnectionId { sequence: u64, retire_prior_to: u64, connection_id: HexBytes, reset_token: HexBytes },
-    RetireConnectionId { sequence: u64 },
-    PathChallenge { data: HexBytes },
-    PathResponse { data: HexBytes },
+    ResetStream {
+        id: u64,
+        error_code: u64,
+        final_size: u64,
+    },
+    StopSending {
+        id: u64,
+        error_code: u64,
+    },
+    Crypto {
+        offset: u64,
+        length: usize,
+    },
+    NewToken {
+        token: HexBytes,
+    },
+    Stream {
+        id: u64,
+        offset: u64,
+        length: usize,
+        fin: bool,
+    },
+    MaxData {
+        maximum: u64,
+    },
+    MaxStreamData {
+        id: u64,
+        maximum: u64,
+    },
+    MaxStreams {
+        bidirectional: bool,
+        maximum: u64,
+    },
+    DataBlocked {
+        limit: u64,
+    },
+    StreamDataBlocked {
+        id: u64,
+        limit: u64,
+    },
+    StreamsBlocked {
+        bidirectional: bool,
+        limit: u64,
+    },
+    NewConnectionId {
+        sequence: u64,
+        retire_prior_to: u64,
+        connection_id: HexBytes,
+        reset_token: HexBytes,
+    },
+    RetireConnectionId {
+        sequence: u64,
+    },
+    PathChallenge {
+        data: HexBytes,
+    },
+    PathResponse {
+        data: HexBytes,
+    },
     ConnectionClose {
         /// True for type 0x1d (an application error), false for a transport error.
         application: bool,
@@ -52,7 +98,9 @@ pub enum Frame {
         reason: String,
     },
     HandshakeDone,
-    Datagram { length: usize },
+    Datagram {
+        length: usize,
+    },
 }
 
 impl Frame {
@@ -114,7 +162,9 @@ pub fn parse_frames(payload: &[u8], mut on_crypto: impl FnMut(u64, &[u8])) -> Fr
         match parse_frame(frame_type, &mut r, &mut on_crypto) {
             Ok(frame) => list.frames.push(frame),
             Err(why) => {
-                list.stopped = Some(format!("{why} (frame type {frame_type:#x} at payload offset {start})"));
+                list.stopped = Some(format!(
+                    "{why} (frame type {frame_type:#x} at payload offset {start})"
+                ));
                 break;
             }
         }
@@ -131,8 +181,15 @@ fn parse_frame(t: u64, r: &mut Reader<'_>, on_crypto: &mut impl FnMut(u64, &[u8]
     Ok(match t {
         0x01 => Frame::Ping,
         0x02 | 0x03 => parse_ack(t == 0x03, r)?,
-        0x04 => Frame::ResetStream { id: v(r)?, error_code: v(r)?, final_size: v(r)? },
-        0x05 => Frame::StopSending { id: v(r)?, error_code: v(r)? },
+        0x04 => Frame::ResetStream {
+            id: v(r)?,
+            error_code: v(r)?,
+            final_size: v(r)?,
+        },
+        0x05 => Frame::StopSending {
+            id: v(r)?,
+            error_code: v(r)?,
+        },
         0x06 => {
             let offset = v(r)?;
             let length = r.varint_len().ok_or(CUT)?;
@@ -141,15 +198,29 @@ fn parse_frame(t: u64, r: &mut Reader<'_>, on_crypto: &mut impl FnMut(u64, &[u8]
         }
         0x07 => {
             let len = r.varint_len().ok_or(CUT)?;
-            Frame::NewToken { token: r.bytes(len).ok_or(CUT)?.into() }
+            Frame::NewToken {
+                token: r.bytes(len).ok_or(CUT)?.into(),
+            }
         }
         0x08..=0x0f => parse_stream(t, r)?,
         0x10 => Frame::MaxData { maximum: v(r)? },
-        0x11 => Frame::MaxStreamData { id: v(r)?, maximum: v(r)? },
-        0x12 | 0x13 => Frame::MaxStreams { bidirectional: t == 0x12, maximum: v(r)? },
+        0x11 => Frame::MaxStreamData {
+            id: v(r)?,
+            maximum: v(r)?,
+        },
+        0x12 | 0x13 => Frame::MaxStreams {
+            bidirectional: t == 0x12,
+            maximum: v(r)?,
+        },
         0x14 => Frame::DataBlocked { limit: v(r)? },
-        0x15 => Frame::StreamDataBlocked { id: v(r)?, limit: v(r)? },
-        0x16 | 0x17 => Frame::StreamsBlocked { bidirectional: t == 0x16, limit: v(r)? },
+        0x15 => Frame::StreamDataBlocked {
+            id: v(r)?,
+            limit: v(r)?,
+        },
+        0x16 | 0x17 => Frame::StreamsBlocked {
+            bidirectional: t == 0x16,
+            limit: v(r)?,
+        },
         0x18 => {
             let sequence = v(r)?;
             let retire_prior_to = v(r)?;
@@ -158,21 +229,39 @@ fn parse_frame(t: u64, r: &mut Reader<'_>, on_crypto: &mut impl FnMut(u64, &[u8]
                 return Err("NEW_CONNECTION_ID with an invalid connection ID length");
             }
             let token = r.bytes(16).ok_or(CUT)?;
-            Frame::NewConnectionId { sequence, retire_prior_to, connection_id: cid.into(), reset_token: token.into() }
+            Frame::NewConnectionId {
+                sequence,
+                retire_prior_to,
+                connection_id: cid.into(),
+                reset_token: token.into(),
+            }
         }
         0x19 => Frame::RetireConnectionId { sequence: v(r)? },
-        0x1a => Frame::PathChallenge { data: r.bytes(8).ok_or(CUT)?.into() },
-        0x1b => Frame::PathResponse { data: r.bytes(8).ok_or(CUT)?.into() },
+        0x1a => Frame::PathChallenge {
+            data: r.bytes(8).ok_or(CUT)?.into(),
+        },
+        0x1b => Frame::PathResponse {
+            data: r.bytes(8).ok_or(CUT)?.into(),
+        },
         0x1c | 0x1d => {
             let error_code = v(r)?;
             let frame_type = if t == 0x1c { Some(v(r)?) } else { None };
             let len = r.varint_len().ok_or(CUT)?;
             let reason = String::from_utf8_lossy(r.bytes(len).ok_or(CUT)?).into_owned();
-            Frame::ConnectionClose { application: t == 0x1d, error_code, frame_type, reason }
+            Frame::ConnectionClose {
+                application: t == 0x1d,
+                error_code,
+                frame_type,
+                reason,
+            }
         }
         0x1e => Frame::HandshakeDone,
         0x30 | 0x31 => {
-            let length = if t == 0x31 { r.varint_len().ok_or(CUT)? } else { r.remaining() };
+            let length = if t == 0x31 {
+                r.varint_len().ok_or(CUT)?
+            } else {
+                r.remaining()
+            };
             r.skip(length).ok_or(CUT)?;
             Frame::Datagram { length }
         }
@@ -192,20 +281,49 @@ fn parse_ack(with_ecn: bool, r: &mut Reader<'_>) -> FrameResult {
     for _ in 0..count {
         let gap = v(r)?;
         let len = v(r)?;
-        let high = smallest.checked_sub(gap).and_then(|x| x.checked_sub(2)).ok_or(bad)?;
+        let high = smallest
+            .checked_sub(gap)
+            .and_then(|x| x.checked_sub(2))
+            .ok_or(bad)?;
         smallest = high.checked_sub(len).ok_or(bad)?;
         ranges.push([smallest, high]);
     }
-    let ecn = if with_ecn { Some(EcnCounts { ect0: v(r)?, ect1: v(r)?, ce: v(r)? }) } else { None };
-    Ok(Frame::Ack { largest, delay, ranges, ecn })
+    let ecn = if with_ecn {
+        Some(EcnCounts {
+            ect0: v(r)?,
+            ect1: v(r)?,
+            ce: v(r)?,
+        })
+    } else {
+        None
+    };
+    Ok(Frame::Ack {
+        largest,
+        delay,
+        ranges,
+        ecn,
+    })
 }
 
 fn parse_stream(t: u64, r: &mut Reader<'_>) -> FrameResult {
     let id = r.varint().ok_or(CUT)?;
-    let offset = if t & 0x04 != 0 { r.varint().ok_or(CUT)? } else { 0 };
-    let length = if t & 0x02 != 0 { r.varint_len().ok_or(CUT)? } else { r.remaining() };
+    let offset = if t & 0x04 != 0 {
+        r.varint().ok_or(CUT)?
+    } else {
+        0
+    };
+    let length = if t & 0x02 != 0 {
+        r.varint_len().ok_or(CUT)?
+    } else {
+        r.remaining()
+    };
     r.skip(length).ok_or(CUT)?;
-    Ok(Frame::Stream { id, offset, length, fin: t & 0x01 != 0 })
+    Ok(Frame::Stream {
+        id,
+        offset,
+        length,
+        fin: t & 0x01 != 0,
+    })
 }
 
 #[cfg(test)]
@@ -217,7 +335,17 @@ mod tests {
         let payload = [0x06, 0x00, 0x02, 0xaa, 0xbb, 0x00, 0x00, 0x00, 0x01];
         let mut seen = Vec::new();
         let list = parse_frames(&payload, |off, data| seen.push((off, data.to_vec())));
-        assert_eq!(list.frames, vec![Frame::Crypto { offset: 0, length: 2 }, Frame::Padding { length: 3 }, Frame::Ping]);
+        assert_eq!(
+            list.frames,
+            vec![
+                Frame::Crypto {
+                    offset: 0,
+                    length: 2
+                },
+                Frame::Padding { length: 3 },
+                Frame::Ping
+            ]
+        );
         assert_eq!(seen, vec![(0, vec![0xaa, 0xbb])]);
     }
 
@@ -227,7 +355,16 @@ mod tests {
         let list = parse_frames(&[0x03, 10, 0, 1, 2, 1, 1, 1, 2, 3], |_, _| {});
         assert_eq!(
             list.frames,
-            vec![Frame::Ack { largest: 10, delay: 0, ranges: vec![[8, 10], [4, 5]], ecn: Some(EcnCounts { ect0: 1, ect1: 2, ce: 3 }) }]
+            vec![Frame::Ack {
+                largest: 10,
+                delay: 0,
+                ranges: vec![[8, 10], [4, 5]],
+                ecn: Some(EcnCounts {
+                    ect0: 1,
+                    ect1: 2,
+                    ce: 3
+                })
+            }]
         );
     }
 

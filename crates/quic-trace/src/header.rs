@@ -7,11 +7,29 @@ use crate::version::{self, LongType};
 /// A header as far as it can be read before header protection is removed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Header<'a> {
-    VersionNegotiation { dcid: &'a [u8], scid: &'a [u8], versions: Vec<u32> },
-    Retry { version: u32, dcid: &'a [u8], scid: &'a [u8], token: &'a [u8] },
+    VersionNegotiation {
+        dcid: &'a [u8],
+        scid: &'a [u8],
+        versions: Vec<u32>,
+    },
+    Retry {
+        version: u32,
+        dcid: &'a [u8],
+        scid: &'a [u8],
+        token: &'a [u8],
+    },
     /// Initial, 0-RTT or Handshake. `pn_offset` and `len` count from the packet start.
-    Long { version: u32, kind: LongType, dcid: &'a [u8], scid: &'a [u8], token: Option<&'a [u8]>, pn_offset: usize },
-    Short { dcid: &'a [u8] },
+    Long {
+        version: u32,
+        kind: LongType,
+        dcid: &'a [u8],
+        scid: &'a [u8],
+        token: Option<&'a [u8]>,
+        pn_offset: usize,
+    },
+    Short {
+        dcid: &'a [u8],
+    },
 }
 
 /// A parsed header plus how many bytes of the datagram the packet occupies.
@@ -40,8 +58,18 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
         if list.is_empty() || list.len() % 4 != 0 {
             return None;
         }
-        let versions = list.chunks_exact(4).map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]])).collect();
-        return Some(Parsed { header: Header::VersionNegotiation { dcid, scid, versions }, len: buf.len() });
+        let versions = list
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        return Some(Parsed {
+            header: Header::VersionNegotiation {
+                dcid,
+                scid,
+                versions,
+            },
+            len: buf.len(),
+        });
     }
     let params = version::params(version)?;
     if dcid.len() > MAX_CID || scid.len() > MAX_CID {
@@ -51,7 +79,15 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     if kind == LongType::Retry {
         let token_len = r.remaining().checked_sub(16)?;
         let token = r.bytes(token_len)?;
-        return Some(Parsed { header: Header::Retry { version, dcid, scid, token }, len: buf.len() });
+        return Some(Parsed {
+            header: Header::Retry {
+                version,
+                dcid,
+                scid,
+                token,
+            },
+            len: buf.len(),
+        });
     }
     let token = if kind == LongType::Initial {
         let token_len = r.varint_len()?;
@@ -61,8 +97,20 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     };
     let length = r.varint_len()?;
     let pn_offset = r.position();
-    let len = pn_offset.checked_add(length).filter(|end| *end <= buf.len())?;
-    Some(Parsed { header: Header::Long { version, kind, dcid, scid, token, pn_offset }, len })
+    let len = pn_offset
+        .checked_add(length)
+        .filter(|end| *end <= buf.len())?;
+    Some(Parsed {
+        header: Header::Long {
+            version,
+            kind,
+            dcid,
+            scid,
+            token,
+            pn_offset,
+        },
+        len,
+    })
 }
 
 /// A short-header packet fills the rest of the datagram.
@@ -72,7 +120,10 @@ pub fn parse_short(buf: &[u8], dcid_len: usize) -> Option<Parsed<'_>> {
         return None;
     }
     let dcid = buf.get(1..1 + dcid_len)?;
-    Some(Parsed { header: Header::Short { dcid }, len: buf.len() })
+    Some(Parsed {
+        header: Header::Short { dcid },
+        len: buf.len(),
+    })
 }
 
 #[cfg(test)]
@@ -81,11 +132,17 @@ mod tests {
 
     #[test]
     fn version_negotiation() {
-        let p = [0x80, 0, 0, 0, 0, 1, 0xaa, 0, 0, 0, 0, 1, 0x6b, 0x33, 0x43, 0xcf];
+        let p = [
+            0x80, 0, 0, 0, 0, 1, 0xaa, 0, 0, 0, 0, 1, 0x6b, 0x33, 0x43, 0xcf,
+        ];
         let parsed = parse_long(&p).unwrap();
         assert_eq!(
             parsed.header,
-            Header::VersionNegotiation { dcid: &[0xaa], scid: &[], versions: vec![1, version::VERSION_2] }
+            Header::VersionNegotiation {
+                dcid: &[0xaa],
+                scid: &[],
+                versions: vec![1, version::VERSION_2]
+            }
         );
     }
 

@@ -34,7 +34,11 @@ fn ipv4(p: &[u8]) -> Option<UdpDatagram<'_>> {
     let src = IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(p.get(12..16)?).ok()?));
     let dst = IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(p.get(16..20)?).ok()?));
     // Offloaded captures may show total_len 0; trust the captured bytes then.
-    let end = if total_len >= header_len { total_len.min(p.len()) } else { p.len() };
+    let end = if total_len >= header_len {
+        total_len.min(p.len())
+    } else {
+        p.len()
+    };
     udp(src, dst, p[1] & 0x03, p.get(header_len..end)?)
 }
 
@@ -44,7 +48,11 @@ fn ipv6(p: &[u8]) -> Option<UdpDatagram<'_>> {
     let payload_len = usize::from(u16::from_be_bytes([fixed[4], fixed[5]]));
     let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&fixed[8..24]).ok()?));
     let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&fixed[24..40]).ok()?));
-    let end = if payload_len == 0 { p.len() } else { (40 + payload_len).min(p.len()) };
+    let end = if payload_len == 0 {
+        p.len()
+    } else {
+        (40 + payload_len).min(p.len())
+    };
     let mut next = fixed[6];
     let mut at = 40;
     loop {
@@ -78,7 +86,11 @@ fn udp(src: IpAddr, dst: IpAddr, ecn: u8, seg: &[u8]) -> Option<UdpDatagram<'_>>
     let sport = u16::from_be_bytes([header[0], header[1]]);
     let dport = u16::from_be_bytes([header[2], header[3]]);
     let len = usize::from(u16::from_be_bytes([header[4], header[5]]));
-    let end = if len >= 8 { len.min(seg.len()) } else { seg.len() };
+    let end = if len >= 8 {
+        len.min(seg.len())
+    } else {
+        seg.len()
+    };
     Some(UdpDatagram {
         src: SocketAddr::new(src, sport),
         dst: SocketAddr::new(dst, dport),
@@ -93,7 +105,9 @@ mod tests {
 
     #[test]
     fn ipv4_udp_with_ecn() {
-        let mut p = vec![0x45, 0x02, 0, 31, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut p = vec![
+            0x45, 0x02, 0, 31, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         p.extend_from_slice(&[0x01, 0xbb, 0x30, 0x39, 0, 11, 0, 0, b'a', b'b', b'c']);
         let d = udp_datagram(&p).unwrap();
         assert_eq!(d.src.to_string(), "10.0.0.1:443");
@@ -120,7 +134,9 @@ mod tests {
 
     #[test]
     fn tcp_is_skipped() {
-        let p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2];
+        let p = vec![
+            0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+        ];
         assert!(udp_datagram(&p).is_none());
     }
 }

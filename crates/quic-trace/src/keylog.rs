@@ -29,7 +29,10 @@ impl KeyLog {
         let mut log = KeyLog::default();
         for path in paths {
             let path = path.as_ref();
-            let bytes = std::fs::read(path).map_err(|source| TraceError::Io { path: path.to_path_buf(), source })?;
+            let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
             log.add_text(&bytes, &path.display().to_string())?;
         }
         Ok(log)
@@ -38,8 +41,14 @@ impl KeyLog {
     /// Adds the lines of one key log; `name` only serves error messages.
     pub fn add_text(&mut self, bytes: &[u8], name: &str) -> Result<(), TraceError> {
         for (number, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-            let bad = |why: &str| TraceError::BadKeyLog { path: name.to_string(), line: number + 1, why: why.to_string() };
-            let line = std::str::from_utf8(raw).map_err(|_| bad("it is not text"))?.trim();
+            let bad = |why: &str| TraceError::BadKeyLog {
+                path: name.to_string(),
+                line: number + 1,
+                why: why.to_string(),
+            };
+            let line = std::str::from_utf8(raw)
+                .map_err(|_| bad("it is not text"))?
+                .trim();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -94,8 +103,17 @@ mod tests {
     #[test]
     fn parses_and_merges() {
         let mut log = KeyLog::default();
-        log.add_text(format!("# comment\nSERVER_HANDSHAKE_TRAFFIC_SECRET {RANDOM} 0a0b\n").as_bytes(), "a").unwrap();
-        log.add_text(format!("CLIENT_TRAFFIC_SECRET_0 {RANDOM} 0c\nEXPORTER_SECRET {RANDOM} 00\n").as_bytes(), "b").unwrap();
+        log.add_text(
+            format!("# comment\nSERVER_HANDSHAKE_TRAFFIC_SECRET {RANDOM} 0a0b\n").as_bytes(),
+            "a",
+        )
+        .unwrap();
+        log.add_text(
+            format!("CLIENT_TRAFFIC_SECRET_0 {RANDOM} 0c\nEXPORTER_SECRET {RANDOM} 00\n")
+                .as_bytes(),
+            "b",
+        )
+        .unwrap();
         let random: [u8; 32] = unhex(RANDOM).unwrap().try_into().unwrap();
         let s = log.get(&random).unwrap();
         assert_eq!(s.server_handshake.as_deref(), Some(&[0x0a, 0x0b][..]));
@@ -106,9 +124,16 @@ mod tests {
     #[test]
     fn garbage_is_rejected_with_the_line() {
         let mut log = KeyLog::default();
-        let err = log.add_text(b"# ok\nthis is not a key log\n", "k.log").unwrap_err();
+        let err = log
+            .add_text(b"# ok\nthis is not a key log\n", "k.log")
+            .unwrap_err();
         assert!(err.to_string().contains("k.log line 2"), "{err}");
         assert!(log.add_text(&[0xff, 0xfe, 0x00], "bin").is_err());
-        assert!(log.add_text(format!("CLIENT_TRAFFIC_SECRET_0 {RANDOM} zz\n").as_bytes(), "x").is_err());
+        assert!(log
+            .add_text(
+                format!("CLIENT_TRAFFIC_SECRET_0 {RANDOM} zz\n").as_bytes(),
+                "x"
+            )
+            .is_err());
     }
 }

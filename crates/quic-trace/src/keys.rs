@@ -40,12 +40,23 @@ impl DirKeys {
     pub fn from_secret(suite: Suite, version: u32, secret: &[u8]) -> Option<DirKeys> {
         let params = version::params(version)?;
         let (header, aead) = crypto::keys_from_secret(suite, params, secret)?;
-        Some(DirKeys { header, phases: vec![aead], current: 0, params })
+        Some(DirKeys {
+            header,
+            phases: vec![aead],
+            current: 0,
+            params,
+        })
     }
 
     /// Decrypts a payload in place, choosing the key generation by the key phase bit
     /// (RFC 9001 §6); returns the plaintext length.
-    pub fn open(&mut self, key_phase: u8, pn: u64, header: &[u8], payload: &mut [u8]) -> Option<usize> {
+    pub fn open(
+        &mut self,
+        key_phase: u8,
+        pn: u64,
+        header: &[u8],
+        payload: &mut [u8],
+    ) -> Option<usize> {
         if (self.current & 1) as u8 == key_phase {
             return self.phases[self.current].open(pn, header, payload);
         }
@@ -76,27 +87,50 @@ pub fn derive(
     tls: &TlsSummary,
     keylog: &KeyLog,
 ) -> Result<DirKeys, String> {
-    let params = version::params(version).ok_or_else(|| format!("version {version:#010x} is not supported"))?;
+    let params = version::params(version)
+        .ok_or_else(|| format!("version {version:#010x} is not supported"))?;
     let (suite, secret) = if level == Level::Initial {
         let (client, server) = crypto::initial_secrets(params, initial_dcid);
-        (Suite::Aes128Gcm, if dir == Direction::ClientToServer { client } else { server })
+        (
+            Suite::Aes128Gcm,
+            if dir == Direction::ClientToServer {
+                client
+            } else {
+                server
+            },
+        )
     } else {
         let secret = logged_secret(level, dir, tls, keylog)?;
         (choose_suite(tls, secret.len())?, secret)
     };
-    let (header, aead) = crypto::keys_from_secret(suite, params, &secret)
-        .ok_or_else(|| format!("the logged secret does not fit cipher suite {:#06x}", suite.code()))?;
-    Ok(DirKeys { header, phases: vec![aead], current: 0, params })
+    let (header, aead) = crypto::keys_from_secret(suite, params, &secret).ok_or_else(|| {
+        format!(
+            "the logged secret does not fit cipher suite {:#06x}",
+            suite.code()
+        )
+    })?;
+    Ok(DirKeys {
+        header,
+        phases: vec![aead],
+        current: 0,
+        params,
+    })
 }
 
-fn logged_secret(level: Level, dir: Direction, tls: &TlsSummary, keylog: &KeyLog) -> Result<Vec<u8>, String> {
+fn logged_secret(
+    level: Level,
+    dir: Direction,
+    tls: &TlsSummary,
+    keylog: &KeyLog,
+) -> Result<Vec<u8>, String> {
     if tls.client_hellos.is_empty() {
         return Err("the ClientHello was not captured, so the key log entry is unknown".into());
     }
     if keylog.is_empty() {
         return Err("no key log was given".into());
     }
-    let secrets = logged_entry(tls, keylog).ok_or("the key log has no entry for this connection's ClientHello random")?;
+    let secrets = logged_entry(tls, keylog)
+        .ok_or("the key log has no entry for this connection's ClientHello random")?;
     let client = dir == Direction::ClientToServer;
     let (slot, label): (&Option<Vec<u8>>, &str) = match (level, client) {
         (Level::ZeroRtt, _) => (&secrets.client_early, "CLIENT_EARLY_TRAFFIC_SECRET"),
@@ -105,17 +139,26 @@ fn logged_secret(level: Level, dir: Direction, tls: &TlsSummary, keylog: &KeyLog
         (_, true) => (&secrets.client_application, "CLIENT_TRAFFIC_SECRET_0"),
         (_, false) => (&secrets.server_application, "SERVER_TRAFFIC_SECRET_0"),
     };
-    slot.clone().ok_or_else(|| format!("the key log has no {label} for this connection"))
+    slot.clone()
+        .ok_or_else(|| format!("the key log has no {label} for this connection"))
 }
 
 /// The negotiated suite, or before the ServerHello (0-RTT) the first offered suite
 /// whose hash matches the secret's length.
 fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
     if let Some(sh) = &tls.server_hello {
-        return Suite::from_code(sh.cipher_suite)
-            .ok_or_else(|| format!("the server chose cipher suite {:#06x}, which QUIC does not use", sh.cipher_suite));
+        return Suite::from_code(sh.cipher_suite).ok_or_else(|| {
+            format!(
+                "the server chose cipher suite {:#06x}, which QUIC does not use",
+                sh.cipher_suite
+            )
+        });
     }
-    let offered = tls.client_hellos.first().map(|ch| ch.cipher_suites.clone()).unwrap_or_default();
+    let offered = tls
+        .client_hellos
+        .first()
+        .map(|ch| ch.cipher_suites.clone())
+        .unwrap_or_default();
     offered
         .into_iter()
         .filter_map(Suite::from_code)
@@ -126,10 +169,14 @@ fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
 /// The key log entry of the latest ClientHello that has one (a Retry or a
 /// HelloRetryRequest can make the client send another).
 fn logged_entry<'a>(tls: &TlsSummary, keylog: &'a KeyLog) -> Option<&'a Secrets> {
-    tls.client_hellos.iter().rev().find_map(|ch| keylog.get(&ch.random.0.clone().try_into().ok()?))
+    tls.client_hellos
+        .iter()
+        .rev()
+        .find_map(|ch| keylog.get(&ch.random.0.clone().try_into().ok()?))
 }
 
 /// True when a key log entry exists for the connection's ClientHello.
 pub fn has_entry(tls: &TlsSummary, keylog: &KeyLog) -> bool {
-    logged_entry(tls, keylog).is_some_and(|s| s.server_handshake.is_some() || s.client_application.is_some())
+    logged_entry(tls, keylog)
+        .is_some_and(|s| s.server_handshake.is_some() || s.client_application.is_some())
 }

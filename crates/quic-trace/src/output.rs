@@ -73,7 +73,11 @@ pub fn write_json(trace: &Trace, file: Option<&str>, out: &mut dyn Write) -> std
             key_phase: p.key_phase,
             token: p.token.as_ref(),
             retry_tag_valid: p.retry_tag_valid,
-            supported_versions: p.supported_versions.iter().map(|v| version_string(*v)).collect(),
+            supported_versions: p
+                .supported_versions
+                .iter()
+                .map(|v| version_string(*v))
+                .collect(),
             undecryptable: p.undecryptable.as_deref(),
             frames: &p.frames,
             frames_stopped: p.frames_stopped.as_deref(),
@@ -93,12 +97,25 @@ pub fn write_text(trace: &Trace, out: &mut dyn Write) -> std::io::Result<()> {
     for (i, c) in trace.connections.iter().enumerate() {
         writeln!(out, "{}", connection_summary(i, c))?;
     }
-    writeln!(out, "{} QUIC packets, {} connections, {} other frames skipped", trace.packets.len(), trace.connections.len(), trace.skipped_frames)
+    writeln!(
+        out,
+        "{} QUIC packets, {} connections, {} other frames skipped",
+        trace.packets.len(),
+        trace.connections.len(),
+        trace.skipped_frames
+    )
 }
 
 fn text_line(p: &QuicPacket, start_ns: u64) -> String {
     let secs = p.time_ns.saturating_sub(start_ns) as f64 / 1e9;
-    let mut line = format!("{:>6} {:>11.6} {} → {} {}", p.frame, secs, p.src, p.dst, p.packet_type.name());
+    let mut line = format!(
+        "{:>6} {:>11.6} {} → {} {}",
+        p.frame,
+        secs,
+        p.src,
+        p.dst,
+        p.packet_type.name()
+    );
     if p.version != 0 {
         line += &format!(" {}", version_string(p.version));
     }
@@ -116,11 +133,19 @@ fn text_line(p: &QuicPacket, start_ns: u64) -> String {
         line += &format!(" ECN={}", p.ecn);
     }
     if !p.supported_versions.is_empty() {
-        let list: Vec<String> = p.supported_versions.iter().map(|v| version_string(*v)).collect();
+        let list: Vec<String> = p
+            .supported_versions
+            .iter()
+            .map(|v| version_string(*v))
+            .collect();
         line += &format!(" versions={}", list.join(","));
     }
     if let Some(valid) = p.retry_tag_valid {
-        line += if valid { " integrity-tag=ok" } else { " integrity-tag=BAD" };
+        line += if valid {
+            " integrity-tag=ok"
+        } else {
+            " integrity-tag=BAD"
+        };
     }
     if let Some(why) = &p.undecryptable {
         line += &format!(" ({} payload bytes not decrypted: {why})", p.payload_length);
@@ -135,14 +160,40 @@ fn text_line(p: &QuicPacket, start_ns: u64) -> String {
 fn frame_text(f: &Frame) -> String {
     match f {
         Frame::Padding { length } => format!("padding({length})"),
-        Frame::Ack { largest, ranges, ecn, .. } => {
-            let r: Vec<String> = ranges.iter().map(|[a, b]| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
-            let e = ecn.map_or(String::new(), |e| format!(" ecn={}/{}/{}", e.ect0, e.ect1, e.ce));
+        Frame::Ack {
+            largest,
+            ranges,
+            ecn,
+            ..
+        } => {
+            let r: Vec<String> = ranges
+                .iter()
+                .map(|[a, b]| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
+                .collect();
+            let e = ecn.map_or(String::new(), |e| {
+                format!(" ecn={}/{}/{}", e.ect0, e.ect1, e.ce)
+            });
             format!("ack({largest}: {}{e})", r.join(","))
         }
         Frame::Crypto { offset, length } => format!("crypto({offset}+{length})"),
-        Frame::Stream { id, offset, length, fin } => format!("stream({id} {offset}+{length}{})", if *fin { " fin" } else { "" }),
-        Frame::ConnectionClose { error_code, reason, .. } => format!("connection_close({error_code:#x} {reason:?})"),
+        Frame::Stream {
+            id,
+            offset,
+            length,
+            fin,
+        } => format!(
+            "stream({id} {offset}+{length}{})",
+            if *fin { " fin" } else { "" }
+        ),
+        Frame::ConnectionClose {
+            error_code, reason, ..
+        } => format!("connection_close({error_code:#x} {reason:?})"),
         Frame::PathChallenge { data } => format!("path_challenge({data})"),
         Frame::PathResponse { data } => format!("path_response({data})"),
         other => other.name().to_string(),
@@ -151,11 +202,29 @@ fn frame_text(f: &Frame) -> String {
 
 fn connection_summary(index: usize, c: &ConnectionInfo) -> String {
     let addr = |a: Option<std::net::SocketAddr>| a.map_or("?".to_string(), |a| a.to_string());
-    let mut s = format!("connection {index}: client {} server {} ODCID={}", addr(c.client), addr(c.server), c.original_dcid);
-    let versions = |v: &[u32]| v.iter().map(|x| version_string(*x)).collect::<Vec<_>>().join(",");
-    s += &format!(" client versions {} server versions {}", versions(&c.client_versions), versions(&c.server_versions));
+    let mut s = format!(
+        "connection {index}: client {} server {} ODCID={}",
+        addr(c.client),
+        addr(c.server),
+        c.original_dcid
+    );
+    let versions = |v: &[u32]| {
+        v.iter()
+            .map(|x| version_string(*x))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    s += &format!(
+        " client versions {} server versions {}",
+        versions(&c.client_versions),
+        versions(&c.server_versions)
+    );
     if let Some(sh) = &c.tls.server_hello {
-        s += &format!(" suite {:#06x}{}", sh.cipher_suite, if sh.psk_accepted { " resumed" } else { "" });
+        s += &format!(
+            " suite {:#06x}{}",
+            sh.cipher_suite,
+            if sh.psk_accepted { " resumed" } else { "" }
+        );
     }
     if let Some(ee) = &c.tls.encrypted_extensions {
         s += &format!(" alpn {}", ee.alpn.as_deref().unwrap_or("-"));
@@ -163,6 +232,10 @@ fn connection_summary(index: usize, c: &ConnectionInfo) -> String {
     if let Some(cert) = &c.tls.certificate {
         s += &format!(" certificate {} bytes", cert.length);
     }
-    s += if c.keys_found { " (keys found)" } else { " (no keys in the key log)" };
+    s += if c.keys_found {
+        " (keys found)"
+    } else {
+        " (no keys in the key log)"
+    };
     s
 }

@@ -112,7 +112,16 @@ impl QuicPacket {
 
     /// Total bytes of STREAM frame data in this packet.
     pub fn stream_bytes(&self) -> usize {
-        self.frames.iter().map(|f| if let Frame::Stream { length, .. } = f { *length } else { 0 }).sum()
+        self.frames
+            .iter()
+            .map(|f| {
+                if let Frame::Stream { length, .. } = f {
+                    *length
+                } else {
+                    0
+                }
+            })
+            .sum()
     }
 }
 

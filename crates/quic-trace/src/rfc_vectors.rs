@@ -30,13 +30,18 @@ fn check_long(tag: &str, side: &str, version: u32) {
     let mut packet = v[&format!("{tag}_long_{side}_encrypted_packet")].clone();
     let plain_header = &v[&format!("{tag}_long_{side}_plain_header")];
     let plain_payload = &v[&format!("{tag}_long_{side}_plain_payload")];
-    let Header::Long { pn_offset, .. } = parse_long(&packet).unwrap().header else { panic!("not a long header") };
+    let Header::Long { pn_offset, .. } = parse_long(&packet).unwrap().header else {
+        panic!("not a long header")
+    };
     let mut keys = initial_keys(version, side == "client");
     let opened = unprotect(&mut keys, None, &mut packet, pn_offset, true).unwrap();
     assert_eq!(&packet[..opened.payload_start], &plain_header[..]);
     let plain = &packet[opened.payload_start..opened.payload_start + opened.plain_len];
     assert_eq!(&plain[..plain_payload.len()], &plain_payload[..]);
-    assert!(plain[plain_payload.len()..].iter().all(|b| *b == 0), "the rest is PADDING");
+    assert!(
+        plain[plain_payload.len()..].iter().all(|b| *b == 0),
+        "the rest is PADDING"
+    );
 }
 
 #[test]
@@ -80,8 +85,14 @@ fn check_chacha(tag: &str, version: u32) {
     let expected_pn = 654_360_564;
     let opened = unprotect(&mut keys, Some(expected_pn - 1), &mut packet, 1, false).unwrap();
     assert_eq!(opened.pn, expected_pn);
-    assert_eq!(&packet[..opened.payload_start], &v[&format!("{tag}_chacha20_client_plain_header")][..]);
-    assert_eq!(&packet[opened.payload_start..opened.payload_start + opened.plain_len], &[0x01]);
+    assert_eq!(
+        &packet[..opened.payload_start],
+        &v[&format!("{tag}_chacha20_client_plain_header")][..]
+    );
+    assert_eq!(
+        &packet[opened.payload_start..opened.payload_start + opened.plain_len],
+        &[0x01]
+    );
 }
 
 #[test]
@@ -102,11 +113,24 @@ fn retry_integrity_tags() {
         let mut retry = v[&format!("{tag}_retry")].clone();
         let params = version::params(version).unwrap();
         let parsed = parse_long(&retry).unwrap();
-        assert!(matches!(parsed.header, Header::Retry { token: b"token", .. }), "{tag}: {:?}", parsed.header);
+        assert!(
+            matches!(
+                parsed.header,
+                Header::Retry {
+                    token: b"token",
+                    ..
+                }
+            ),
+            "{tag}: {:?}",
+            parsed.header
+        );
         assert!(crypto::retry_tag_valid(params, odcid, &retry), "{tag}");
         let last = retry.len() - 1;
         retry[last] ^= 1;
-        assert!(!crypto::retry_tag_valid(params, odcid, &retry), "{tag} damaged");
+        assert!(
+            !crypto::retry_tag_valid(params, odcid, &retry),
+            "{tag} damaged"
+        );
     }
 }
 
@@ -117,6 +141,8 @@ fn damaged_payload_is_reported_not_guessed() {
     let last = packet.len() - 1;
     packet[last] ^= 0x80;
     let mut keys = initial_keys(VERSION_1, true);
-    let err = unprotect(&mut keys, None, &mut packet, 26, true).err().unwrap();
+    let err = unprotect(&mut keys, None, &mut packet, 26, true)
+        .err()
+        .unwrap();
     assert!(err.contains("authentication failed"), "{err}");
 }

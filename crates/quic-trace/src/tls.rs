@@ -25,7 +25,10 @@ impl TransportParameters {
         while !r.is_empty() {
             let id = r.varint()?;
             let len = r.varint_len()?;
-            out.push(TransportParameter { id, value: r.bytes(len)?.into() });
+            out.push(TransportParameter {
+                id,
+                value: r.bytes(len)?.into(),
+            });
         }
         Some(TransportParameters(out))
     }
@@ -101,7 +104,9 @@ impl TlsSummary {
     /// The ClientHello random, once the first 38 bytes of client Initial CRYPTO data
     /// are in.
     pub fn client_random(&self) -> Option<[u8; 32]> {
-        self.client_hellos.first().and_then(|ch| ch.random.0.clone().try_into().ok())
+        self.client_hellos
+            .first()
+            .and_then(|ch| ch.random.0.clone().try_into().ok())
     }
 }
 
@@ -156,7 +161,9 @@ impl CryptoStream {
         let mut out = Vec::new();
         loop {
             let mut r = Reader::new(&self.assembled[self.parsed..]);
-            let (Some(t), Some(body)) = (r.u8(), r.vec24()) else { break };
+            let (Some(t), Some(body)) = (r.u8(), r.vec24()) else {
+                break;
+            };
             out.push((t, body.to_vec()));
             self.parsed += r.position();
         }
@@ -176,10 +183,9 @@ const EXT_QUIC_TP: u16 = 0x39;
 const EXT_QUIC_TP_DRAFT: u16 = 0xffa5;
 /// The ServerHello random that marks a HelloRetryRequest (RFC 8446 §4.1.3).
 const HRR_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
-    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
-
 
 /// Walks an extensions block, calling `f(type, data)` for each.
 fn each_extension<'a>(block: &'a [u8], mut f: impl FnMut(u16, &'a [u8])) -> Option<()> {
@@ -212,7 +218,10 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     r.vec8()?;
     let mut ch = ClientHello {
         random: random.into(),
-        cipher_suites: suites.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect(),
+        cipher_suites: suites
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect(),
         alpn: Vec::new(),
         transport_parameters: None,
         offers_psk: false,
@@ -221,7 +230,9 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     if let Some(block) = r.vec16() {
         each_extension(block, |t, data| match t {
             EXT_ALPN => ch.alpn = alpn_list(data),
-            EXT_QUIC_TP | EXT_QUIC_TP_DRAFT => ch.transport_parameters = TransportParameters::parse(data),
+            EXT_QUIC_TP | EXT_QUIC_TP_DRAFT => {
+                ch.transport_parameters = TransportParameters::parse(data)
+            }
             EXT_PRE_SHARED_KEY => ch.offers_psk = true,
             EXT_EARLY_DATA => ch.early_data = true,
             _ => {}
@@ -241,15 +252,26 @@ pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     if let Some(block) = r.vec16() {
         each_extension(block, |t, _| psk_accepted |= t == EXT_PRE_SHARED_KEY);
     }
-    Some(ServerHello { random: random.into(), cipher_suite, psk_accepted, hello_retry_request: random == HRR_RANDOM })
+    Some(ServerHello {
+        random: random.into(),
+        cipher_suite,
+        psk_accepted,
+        hello_retry_request: random == HRR_RANDOM,
+    })
 }
 
 pub fn parse_encrypted_extensions(body: &[u8]) -> Option<EncryptedExtensions> {
     let mut r = Reader::new(body);
-    let mut ee = EncryptedExtensions { alpn: None, transport_parameters: None, early_data_accepted: false };
+    let mut ee = EncryptedExtensions {
+        alpn: None,
+        transport_parameters: None,
+        early_data_accepted: false,
+    };
     each_extension(r.vec16()?, |t, data| match t {
         EXT_ALPN => ee.alpn = alpn_list(data).into_iter().next(),
-        EXT_QUIC_TP | EXT_QUIC_TP_DRAFT => ee.transport_parameters = TransportParameters::parse(data),
+        EXT_QUIC_TP | EXT_QUIC_TP_DRAFT => {
+            ee.transport_parameters = TransportParameters::parse(data)
+        }
         EXT_EARLY_DATA => ee.early_data_accepted = true,
         _ => {}
     })?;
@@ -266,7 +288,10 @@ pub fn parse_certificate(body: &[u8]) -> Option<CertificateInfo> {
         list.vec16()?;
         certificates += 1;
     }
-    Some(CertificateInfo { length: body.len(), certificates })
+    Some(CertificateInfo {
+        length: body.len(),
+        certificates,
+    })
 }
 
 #[cfg(test)]
@@ -279,7 +304,10 @@ mod tests {
         let mut s = CryptoStream::default();
         assert!(s.add(4, &msg[4..]).is_empty());
         let done = s.add(0, &msg[..6]);
-        assert_eq!(done, vec![(CLIENT_HELLO, vec![7, 8, 9]), (SERVER_HELLO, vec![])]);
+        assert_eq!(
+            done,
+            vec![(CLIENT_HELLO, vec![7, 8, 9]), (SERVER_HELLO, vec![])]
+        );
         assert!(s.add(0, &msg).is_empty());
     }
 
