@@ -111,7 +111,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Parses hex (either case); `None` on odd length or a non-hex digit.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     digits

@@ -204,7 +204,7 @@ fn next_block<'a>(
         section?.endian
     };
     let total = endian.u32(bytes, pos + 4)? as usize;
-    if total < 12 || total % 4 != 0 {
+    if total < 12 || !total.is_multiple_of(4) {
         return None;
     }
     let block = bytes.get(pos..pos.checked_add(total)?)?;
@@ -243,7 +243,7 @@ fn parse_interface(endian: Endian, body: &[u8]) -> Interface {
             (14, 8) => iface.offset_secs = endian.u64(body, value_at).unwrap_or(0),
             _ => {}
         }
-        at = value_at + (usize::from(len) + 3) / 4 * 4;
+        at = value_at + usize::from(len).div_ceil(4) * 4;
     }
     iface
 }

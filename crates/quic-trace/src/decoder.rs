@@ -1,12 +1,14 @@
 //! One pass over a capture: datagrams → QUIC packets, matched to connections by
 //! connection ID and 4-tuple, decrypted where keys allow, frames and TLS parsed.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 
 use crate::bytes::HexBytes;
 use crate::capture::{read_capture, CapturedFrame};
+use crate::cid::ConnectionId;
 use crate::error::TraceError;
+use crate::fasthash::FastMap;
 use crate::frame::{parse_frames, Frame};
 use crate::header::{self, Header, Parsed};
 use crate::ip::{udp_datagram, UdpDatagram};
@@ -37,6 +39,7 @@ impl Options {
 pub fn analyze(capture: &[u8], keylog: &KeyLog, options: &Options) -> Result<Trace, TraceError> {
     let capture = read_capture(capture)?;
     let mut decoder = Decoder::new(keylog, options);
+    decoder.packets.reserve(capture.frames.len());
     for frame in &capture.frames {
         decoder.frame(frame);
     }
@@ -54,14 +57,14 @@ struct Conn {
     cid_len: [Option<usize>; 2],
     largest_pn: [[Option<u64>; 3]; 2],
     crypto: [[CryptoStream; 3]; 2],
-    keys: HashMap<(Level, Direction, u32), DirKeys>,
+    keys: FastMap<(Level, Direction, u32), DirKeys>,
 }
 
 impl Conn {
     fn new(original_dcid: &[u8], version: u32, client: SocketAddr, server: SocketAddr) -> Conn {
         Conn {
             info: ConnectionInfo {
-                original_dcid: original_dcid.into(),
+                original_dcid: ConnectionId::new(original_dcid).unwrap_or_default(),
                 client: Some(client),
                 server: Some(server),
                 ..ConnectionInfo::default()
@@ -71,7 +74,7 @@ impl Conn {
             cid_len: [None; 2],
             largest_pn: [[None; 3]; 2],
             crypto: Default::default(),
-            keys: HashMap::new(),
+            keys: FastMap::default(),
         }
     }
 }
@@ -91,8 +94,8 @@ struct Decoder<'k> {
     options: &'k Options,
     conns: Vec<Conn>,
     /// DCID → (connection, direction of the packets that carry it).
-    cids: HashMap<Vec<u8>, (usize, Direction)>,
-    tuples: HashMap<(SocketAddr, SocketAddr), (usize, Direction)>,
+    cids: FastMap<Vec<u8>, (usize, Direction)>,
+    tuples: FastMap<(SocketAddr, SocketAddr), (usize, Direction)>,
     /// Known non-zero CID lengths, longest first, for short-header lookups.
     cid_lens: Vec<usize>,
     packets: Vec<QuicPacket>,
@@ -114,8 +117,8 @@ impl<'k> Decoder<'k> {
             keylog,
             options,
             conns: Vec::new(),
-            cids: HashMap::new(),
-            tuples: HashMap::new(),
+            cids: FastMap::default(),
+            tuples: FastMap::default(),
             cid_lens: Vec::new(),
             packets: Vec::new(),
             skipped: 0,
@@ -162,13 +165,13 @@ impl<'k> Decoder<'k> {
             len: d.payload.len(),
         };
         let mut offset = 0;
-        let mut first_dcid: Option<Vec<u8>> = None;
+        let mut first_dcid: Option<ConnectionId> = None;
         while offset < d.payload.len() {
             let buf = &d.payload[offset..];
             let located = if buf[0] & 0x80 != 0 {
                 header::parse_long(buf).map(|p| (p, None))
             } else {
-                self.locate_short(&ctx, buf, first_dcid.as_ref().map(Vec::len))
+                self.locate_short(&ctx, buf, first_dcid.as_ref().map(ConnectionId::len))
             };
             // Bytes after the last packet that do not parse, or whose DCID differs
             // from the first packet's (RFC 9000 §12.2), are padding, not a packet.
@@ -176,10 +179,10 @@ impl<'k> Decoder<'k> {
                 break;
             };
             let dcid = header_dcid(&parsed.header);
-            if first_dcid.as_ref().is_some_and(|f| f[..] != *dcid) {
+            if first_dcid.as_ref().is_some_and(|f| f.as_slice() != dcid) {
                 break;
             }
-            first_dcid.get_or_insert_with(|| dcid.to_vec());
+            first_dcid.get_or_insert_with(|| ConnectionId::new(dcid).unwrap_or_default());
             let packet_bytes = &buf[..parsed.len];
             let packet = match short_conn {
                 Some(found) => self.short_packet(&ctx, packet_bytes, &parsed, found),
@@ -211,11 +214,12 @@ impl<'k> Decoder<'k> {
         buf: &'b [u8],
         forced_len: Option<usize>,
     ) -> Option<(Parsed<'b>, Option<(usize, Direction)>)> {
-        let lens: Vec<usize> = match forced_len {
-            Some(n) => vec![n],
-            None => self.cid_lens.clone(),
+        let forced = forced_len.map(|n| [n]);
+        let lens: &[usize] = match &forced {
+            Some(one) => one,
+            None => &self.cid_lens,
         };
-        for len in lens {
+        for &len in lens {
             if let Some(found) = buf.get(1..1 + len).and_then(|dcid| self.cids.get(dcid)) {
                 return header::parse_short(buf, len).map(|p| (p, Some(*found)));
             }
@@ -240,6 +244,9 @@ impl<'k> Decoder<'k> {
     }
 
     fn register_path(&mut self, ctx: &Datagram, conn: usize, dir: Direction) {
+        if self.tuples.get(&(ctx.src, ctx.dst)) == Some(&(conn, dir)) {
+            return;
+        }
         self.tuples.insert((ctx.src, ctx.dst), (conn, dir));
         self.tuples
             .insert((ctx.dst, ctx.src), (conn, dir.reverse()));
@@ -318,7 +325,7 @@ impl<'k> Decoder<'k> {
                     let c = &mut self.conns[conn];
                     p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(
                         params,
-                        &c.info.original_dcid.0,
+                        c.info.original_dcid.as_slice(),
                         bytes,
                     ));
                     c.initial_dcid = scid.to_vec();
@@ -465,18 +472,18 @@ impl<'k> Decoder<'k> {
                     p.key_phase = Some(opened.key_phase);
                 }
                 let plain = &scratch[opened.payload_start..opened.payload_start + opened.plain_len];
-                let mut new_cids: Vec<Vec<u8>> = Vec::new();
+                let mut new_cids: Vec<ConnectionId> = Vec::new();
                 let c = &mut self.conns[conn];
                 let list = parse_frames(plain, |offset, data| {
                     feed_crypto(c, dir, level.space(), offset, data)
                 });
                 for f in &list.frames {
                     if let Frame::NewConnectionId { connection_id, .. } = f {
-                        new_cids.push(connection_id.0.clone());
+                        new_cids.push(*connection_id);
                     }
                 }
                 for cid in new_cids {
-                    self.register_cid(&cid, conn, dir.reverse());
+                    self.register_cid(cid.as_slice(), conn, dir.reverse());
                 }
                 p.frames = list.frames;
                 p.frames_stopped = list.stopped;
@@ -500,12 +507,16 @@ impl<'k> Decoder<'k> {
         let keylog = self.keylog;
         let c = &mut self.conns[conn];
         let slot = (level, dir, version);
-        if !c.keys.contains_key(&slot) {
-            let derived = keys::derive(level, dir, version, &c.initial_dcid, &c.info.tls, keylog)?;
-            c.keys.insert(slot, derived);
-        }
-        let Some(keys) = c.keys.get_mut(&slot) else {
-            return Err("no keys".into());
+        let keys = match c.keys.entry(slot) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(keys::derive(
+                level,
+                dir,
+                version,
+                &c.initial_dcid,
+                &c.info.tls,
+                keylog,
+            )?),
         };
         let largest = &mut c.largest_pn[dir.index()][level.space()];
         let opened = unprotect(keys, *largest, packet, pn_offset, long)?;
@@ -612,8 +623,8 @@ fn base_packet(
         direction: found.map(|f| f.1),
         packet_type,
         version,
-        dcid: dcid.into(),
-        scid: scid.map(HexBytes::from),
+        dcid: ConnectionId::new(dcid).unwrap_or_default(),
+        scid: scid.and_then(ConnectionId::new),
         token: None,
         retry_tag_valid: None,
         supported_versions: Vec::new(),

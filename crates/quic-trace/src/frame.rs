@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::bytes::{HexBytes, Reader};
+use crate::cid::ConnectionId;
 
 /// ECN counts carried by an ACK frame of type 0x03.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -77,7 +78,7 @@ pub enum Frame {
     NewConnectionId {
         sequence: u64,
         retire_prior_to: u64,
-        connection_id: HexBytes,
+        connection_id: ConnectionId,
         reset_token: HexBytes,
     },
     RetireConnectionId {
@@ -232,7 +233,7 @@ fn parse_frame(t: u64, r: &mut Reader<'_>, on_crypto: &mut impl FnMut(u64, &[u8]
             Frame::NewConnectionId {
                 sequence,
                 retire_prior_to,
-                connection_id: cid.into(),
+                connection_id: ConnectionId::new(cid).ok_or(CUT)?,
                 reset_token: token.into(),
             }
         }

@@ -53,9 +53,14 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     let version = r.u32()?;
     let dcid = r.vec8()?;
     let scid = r.vec8()?;
+    // QUIC v1/v2 CIDs fit 20 bytes; a longer one (only legal in Version Negotiation
+    // for other versions) is not something this crate decodes.
+    if dcid.len() > MAX_CID || scid.len() > MAX_CID {
+        return None;
+    }
     if version == 0 {
         let list = r.rest();
-        if list.is_empty() || list.len() % 4 != 0 {
+        if list.is_empty() || !list.len().is_multiple_of(4) {
             return None;
         }
         let versions = list

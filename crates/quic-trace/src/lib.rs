@@ -6,10 +6,12 @@
 
 pub mod bytes;
 pub mod capture;
+pub mod cid;
 pub mod command;
 pub mod crypto;
 pub mod decoder;
 pub mod error;
+mod fasthash;
 pub mod frame;
 pub mod header;
 pub mod ip;
@@ -21,6 +23,7 @@ pub mod packet;
 pub mod tls;
 pub mod version;
 
+pub use cid::ConnectionId;
 pub use command::run_trace_command;
 pub use decoder::{analyze, Options};
 pub use error::TraceError;

@@ -5,6 +5,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::bytes::HexBytes;
+use crate::cid::ConnectionId;
 use crate::frame::Frame;
 use crate::packet::{ConnectionInfo, Direction, QuicPacket, Trace};
 
@@ -21,8 +22,8 @@ struct JsonPacket<'a> {
     #[serde(rename = "type")]
     packet_type: &'static str,
     version: String,
-    dcid: &'a HexBytes,
-    scid: Option<&'a HexBytes>,
+    dcid: &'a ConnectionId,
+    scid: Option<&'a ConnectionId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     connection: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]

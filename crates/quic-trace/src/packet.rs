@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use crate::bytes::HexBytes;
+use crate::cid::ConnectionId;
 use crate::frame::Frame;
 use crate::tls::TlsSummary;
 
@@ -80,9 +81,9 @@ pub struct QuicPacket {
     pub packet_type: PacketType,
     /// The long header's version; for 1-RTT packets the connection's version.
     pub version: u32,
-    pub dcid: HexBytes,
+    pub dcid: ConnectionId,
     /// None for short headers.
-    pub scid: Option<HexBytes>,
+    pub scid: Option<ConnectionId>,
     /// Initial packets' token (possibly empty) and Retry packets' token.
     pub token: Option<HexBytes>,
     /// Retry only: whether the integrity tag matched the client's original DCID.
@@ -129,7 +130,7 @@ impl QuicPacket {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectionInfo {
     /// The client's first Destination CID.
-    pub original_dcid: HexBytes,
+    pub original_dcid: ConnectionId,
     /// Client and server addresses of the first packet.
     pub client: Option<SocketAddr>,
     pub server: Option<SocketAddr>,

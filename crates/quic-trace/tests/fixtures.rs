@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use quic_trace::{analyze, Direction, Frame, KeyLog, Options, PacketType, QuicPacket, Trace};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn load(capture: &str, keys: &[&str]) -> Trace {
@@ -22,9 +24,21 @@ fn of_type(t: &Trace, ty: PacketType) -> Vec<&QuicPacket> {
 
 fn assert_all_decrypted(t: &Trace) {
     for p in &t.packets {
-        if !matches!(p.packet_type, PacketType::Retry | PacketType::VersionNegotiation) {
-            assert!(p.decrypted, "frame {} {:?} not decrypted: {:?}", p.frame, p.packet_type, p.undecryptable);
-            assert!(p.frames_stopped.is_none(), "frame {}: {:?}", p.frame, p.frames_stopped);
+        if !matches!(
+            p.packet_type,
+            PacketType::Retry | PacketType::VersionNegotiation
+        ) {
+            assert!(
+                p.decrypted,
+                "frame {} {:?} not decrypted: {:?}",
+                p.frame, p.packet_type, p.undecryptable
+            );
+            assert!(
+                p.frames_stopped.is_none(),
+                "frame {}: {:?}",
+                p.frame,
+                p.frames_stopped
+            );
         }
     }
 }
@@ -42,23 +56,42 @@ fn v1_ethernet_pcap() {
     assert!(c.tls.server_handshake_crypto_bytes > 600);
     let ee = c.tls.encrypted_extensions.as_ref().unwrap();
     assert_eq!(ee.alpn.as_deref(), Some("hq-interop"));
-    assert!(ee.transport_parameters.as_ref().unwrap().initial_max_streams_bidi().is_some());
+    assert!(ee
+        .transport_parameters
+        .as_ref()
+        .unwrap()
+        .initial_max_streams_bidi()
+        .is_some());
     // aioquic pads Initial datagrams with random bytes after the packet: not a packet.
     let first = &t.packets[0];
     assert_eq!(first.datagram_len, 1200);
     assert!(first.length < 1200);
     assert_eq!(t.packets.iter().filter(|p| p.frame == 1).count(), 1);
-    let server_stream: usize = t.packets.iter().filter(|p| p.direction == Some(Direction::ServerToClient)).map(QuicPacket::stream_bytes).sum();
+    let server_stream: usize = t
+        .packets
+        .iter()
+        .filter(|p| p.direction == Some(Direction::ServerToClient))
+        .map(QuicPacket::stream_bytes)
+        .sum();
     assert_eq!(server_stream, 3000);
 }
 
 #[test]
 fn ipv6_nanosecond_pcap_with_http3() {
-    let t = load("aioquic-v6-h3-nanos.pcap", &["aioquic-v6-h3-nanos.client.keys"]);
+    let t = load(
+        "aioquic-v6-h3-nanos.pcap",
+        &["aioquic-v6-h3-nanos.client.keys"],
+    );
     assert_all_decrypted(&t);
     assert!(t.packets[0].src.is_ipv6());
     assert_ne!(t.packets[0].time_ns % 1000, 0, "nanosecond resolution kept");
-    let alpn = t.connections[0].tls.encrypted_extensions.as_ref().unwrap().alpn.clone();
+    let alpn = t.connections[0]
+        .tls
+        .encrypted_extensions
+        .as_ref()
+        .unwrap()
+        .alpn
+        .clone();
     assert_eq!(alpn.as_deref(), Some("h3"));
 }
 
@@ -69,8 +102,12 @@ fn v2_compatible_negotiation_pcapng() {
     let c = &t.connections[0];
     assert_eq!(c.client_versions, vec![1, 0x6b3343cf]);
     assert_eq!(c.server_versions, vec![0x6b3343cf]);
-    assert!(of_type(&t, PacketType::Handshake).iter().all(|p| p.version == 0x6b3343cf));
-    assert!(of_type(&t, PacketType::OneRtt).iter().all(|p| p.version == 0x6b3343cf));
+    assert!(of_type(&t, PacketType::Handshake)
+        .iter()
+        .all(|p| p.version == 0x6b3343cf));
+    assert!(of_type(&t, PacketType::OneRtt)
+        .iter()
+        .all(|p| p.version == 0x6b3343cf));
 }
 
 #[test]
@@ -78,7 +115,10 @@ fn chacha20_linux_cooked() {
     let t = load("aioquic-chacha20.pcap", &["aioquic-chacha20.client.keys"]);
     assert_all_decrypted(&t);
     let tls = &t.connections[0].tls;
-    assert!(tls.client_hellos.iter().all(|ch| ch.cipher_suites == vec![0x1303]));
+    assert!(tls
+        .client_hellos
+        .iter()
+        .all(|ch| ch.cipher_suites == vec![0x1303]));
     assert_eq!(tls.server_hello.as_ref().unwrap().cipher_suite, 0x1303);
 }
 
@@ -86,36 +126,64 @@ fn chacha20_linux_cooked() {
 fn aes256_linux_cooked_v2() {
     let t = load("aioquic-aes256.pcap", &["aioquic-aes256.client.keys"]);
     assert_all_decrypted(&t);
-    assert_eq!(t.connections[0].tls.server_hello.as_ref().unwrap().cipher_suite, 0x1302);
+    assert_eq!(
+        t.connections[0]
+            .tls
+            .server_hello
+            .as_ref()
+            .unwrap()
+            .cipher_suite,
+        0x1302
+    );
 }
 
 #[test]
 fn retry_token_and_tag() {
-    let t = load("aioquic-retry.pcap", &["aioquic-retry.server.keys", "aioquic-retry.client.keys"]);
+    let t = load(
+        "aioquic-retry.pcap",
+        &["aioquic-retry.server.keys", "aioquic-retry.client.keys"],
+    );
     assert_all_decrypted(&t);
     let retry = of_type(&t, PacketType::Retry);
     assert_eq!(retry.len(), 1);
     assert_eq!(retry[0].retry_tag_valid, Some(true));
     let token = retry[0].token.clone().unwrap();
     assert!(!token.0.is_empty());
-    let client_initials: Vec<&QuicPacket> =
-        of_type(&t, PacketType::Initial).into_iter().filter(|p| p.direction == Some(Direction::ClientToServer)).collect();
-    assert_eq!(client_initials[0].token.as_ref().map(|t| t.0.len()), Some(0));
+    let client_initials: Vec<&QuicPacket> = of_type(&t, PacketType::Initial)
+        .into_iter()
+        .filter(|p| p.direction == Some(Direction::ClientToServer))
+        .collect();
+    assert_eq!(
+        client_initials[0].token.as_ref().map(|t| t.0.len()),
+        Some(0)
+    );
     assert_eq!(client_initials[1].token.as_ref(), Some(&token));
     assert!(client_initials[1].pn > client_initials[0].pn);
 }
 
 #[test]
 fn resumption_and_zero_rtt() {
-    let t = load("aioquic-resumption-0rtt.pcapng", &["aioquic-resumption-0rtt.client.keys"]);
+    let t = load(
+        "aioquic-resumption-0rtt.pcapng",
+        &["aioquic-resumption-0rtt.client.keys"],
+    );
     assert_all_decrypted(&t);
     assert_eq!(t.connections.len(), 2);
     assert!(t.connections[0].tls.certificate.is_some());
     assert!(t.connections[1].tls.certificate.is_none());
-    assert!(t.connections[1].tls.server_hello.as_ref().unwrap().psk_accepted);
+    assert!(
+        t.connections[1]
+            .tls
+            .server_hello
+            .as_ref()
+            .unwrap()
+            .psk_accepted
+    );
     let zero_rtt = of_type(&t, PacketType::ZeroRtt);
     assert!(!zero_rtt.is_empty());
-    assert!(zero_rtt.iter().all(|p| p.connection == Some(1) && p.stream_bytes() > 0));
+    assert!(zero_rtt
+        .iter()
+        .all(|p| p.connection == Some(1) && p.stream_bytes() > 0));
 }
 
 #[test]
@@ -135,10 +203,22 @@ fn key_update_both_directions() {
     let t = load("aioquic-keyupdate.pcap", &["aioquic-keyupdate.client.keys"]);
     assert_all_decrypted(&t);
     for dir in [Direction::ClientToServer, Direction::ServerToClient] {
-        let phases: Vec<u8> = t.packets.iter().filter(|p| p.direction == Some(dir)).filter_map(|p| p.key_phase).collect();
-        assert!(phases.contains(&0) && phases.contains(&1), "{dir:?}: {phases:?}");
+        let phases: Vec<u8> = t
+            .packets
+            .iter()
+            .filter(|p| p.direction == Some(dir))
+            .filter_map(|p| p.key_phase)
+            .collect();
+        assert!(
+            phases.contains(&0) && phases.contains(&1),
+            "{dir:?}: {phases:?}"
+        );
     }
-    let acks_with_ranges = t.packets.iter().flat_map(|p| &p.frames).any(|f| matches!(f, Frame::Ack { ranges, .. } if ranges.len() > 1));
+    let acks_with_ranges = t
+        .packets
+        .iter()
+        .flat_map(|p| &p.frames)
+        .any(|f| matches!(f, Frame::Ack { ranges, .. } if ranges.len() > 1));
     assert!(acks_with_ranges);
 }
 
@@ -154,10 +234,26 @@ fn json_lines_have_the_documented_fields() {
     .unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     let text = String::from_utf8(out).unwrap();
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 13);
     let first = &lines[0];
-    for key in ["frame", "time", "src", "dst", "ecn", "type", "version", "dcid", "scid", "decrypted", "pn", "frames"] {
+    for key in [
+        "frame",
+        "time",
+        "src",
+        "dst",
+        "ecn",
+        "type",
+        "version",
+        "dcid",
+        "scid",
+        "decrypted",
+        "pn",
+        "frames",
+    ] {
         assert!(first.get(key).is_some(), "missing {key}");
     }
     assert_eq!(first["type"], "initial");
@@ -174,18 +270,33 @@ fn bad_inputs_give_clear_errors() {
     std::fs::create_dir_all(&dir).unwrap();
     let garbage = dir.join("garbage.pcap");
     std::fs::write(&garbage, b"definitely not a capture file").unwrap();
-    let err = quic_trace::run_trace_command(&[garbage.clone()], &[], true, &mut Vec::new()).unwrap_err();
+    let err =
+        quic_trace::run_trace_command(std::slice::from_ref(&garbage), &[], true, &mut Vec::new())
+            .unwrap_err();
     assert!(err.to_string().contains("not a pcap"), "{err}");
-    let err = quic_trace::run_trace_command(&[fixture("aioquic-v1.pcap")], &[garbage], true, &mut Vec::new()).unwrap_err();
+    let err = quic_trace::run_trace_command(
+        &[fixture("aioquic-v1.pcap")],
+        &[garbage],
+        true,
+        &mut Vec::new(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("line 1"), "{err}");
     let whole = std::fs::read(fixture("aioquic-v1.pcap")).unwrap();
     let cut = dir.join("cut.pcap");
     std::fs::write(&cut, &whole[..whole.len() - 30]).unwrap();
     let mut out = Vec::new();
-    let warnings = quic_trace::run_trace_command(&[cut], &[fixture("aioquic-v1.client.keys")], true, &mut out).unwrap();
-    assert!(warnings.iter().any(|w| w.contains("truncated")), "{warnings:?}");
+    let warnings =
+        quic_trace::run_trace_command(&[cut], &[fixture("aioquic-v1.client.keys")], true, &mut out)
+            .unwrap();
+    assert!(
+        warnings.iter().any(|w| w.contains("truncated")),
+        "{warnings:?}"
+    );
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 12);
-    let missing = quic_trace::run_trace_command(&[dir.join("nope.pcap")], &[], false, &mut Vec::new()).unwrap_err();
+    let missing =
+        quic_trace::run_trace_command(&[dir.join("nope.pcap")], &[], false, &mut Vec::new())
+            .unwrap_err();
     assert!(missing.to_string().contains("cannot read"), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

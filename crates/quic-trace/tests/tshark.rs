@@ -2,13 +2,15 @@
 //! packets (header forms, long packet types, packet numbers, key phases) and the same
 //! frame types. Runs only where tshark is installed; elsewhere it prints why it skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use quic_trace::{analyze, Frame, KeyLog, Options, PacketType, QuicPacket};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// What both tools must agree on for one captured frame.
@@ -22,11 +24,18 @@ struct FrameFacts {
 }
 
 fn tshark_available() -> bool {
-    Command::new("tshark").arg("-v").output().is_ok_and(|o| o.status.success())
+    Command::new("tshark")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn list<T: std::str::FromStr>(field: &str) -> Vec<T> {
-    field.split(';').filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect()
+    field
+        .split(';')
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect()
 }
 
 fn frame_type_name(t: u64) -> &'static str {
@@ -56,18 +65,45 @@ fn frame_type_name(t: u64) -> &'static str {
     }
 }
 
-fn tshark_facts(capture: &PathBuf, keys: &PathBuf) -> Vec<(u64, FrameFacts)> {
+fn tshark_facts(capture: &Path, keys: &Path) -> Vec<(u64, FrameFacts)> {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(capture)
         .arg("-o")
         .arg(format!("tls.keylog_file:{}", keys.display()))
-        .args(["-Y", "quic", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;"])
-        .args(["-e", "frame.number", "-e", "quic.header_form", "-e", "quic.long.packet_type"])
-        .args(["-e", "quic.packet_number", "-e", "quic.key_phase", "-e", "quic.frame_type"])
+        .args([
+            "-Y",
+            "quic",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=;",
+        ])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "quic.header_form",
+            "-e",
+            "quic.long.packet_type",
+        ])
+        .args([
+            "-e",
+            "quic.packet_number",
+            "-e",
+            "quic.key_phase",
+            "-e",
+            "quic.frame_type",
+        ])
         .output()
         .expect("tshark runs");
-    assert!(out.status.success(), "tshark failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -96,9 +132,14 @@ fn long_type_v1(t: PacketType) -> Option<u8> {
     }
 }
 
-fn our_facts(capture: &PathBuf, keys: &PathBuf) -> Vec<(u64, FrameFacts)> {
+fn our_facts(capture: &Path, keys: &Path) -> Vec<(u64, FrameFacts)> {
     let keylog = KeyLog::from_files(&[keys]).unwrap();
-    let trace = analyze(&std::fs::read(capture).unwrap(), &keylog, &Options::default()).unwrap();
+    let trace = analyze(
+        &std::fs::read(capture).unwrap(),
+        &keylog,
+        &Options::default(),
+    )
+    .unwrap();
     let mut out: Vec<(u64, FrameFacts)> = Vec::new();
     for p in &trace.packets {
         if out.last().map(|(n, _)| *n) != Some(p.frame) {
@@ -111,7 +152,9 @@ fn our_facts(capture: &PathBuf, keys: &PathBuf) -> Vec<(u64, FrameFacts)> {
 }
 
 fn add_packet(facts: &mut FrameFacts, p: &QuicPacket) {
-    facts.forms.push(u8::from(p.packet_type != PacketType::OneRtt));
+    facts
+        .forms
+        .push(u8::from(p.packet_type != PacketType::OneRtt));
     facts.long_types.extend(long_type_v1(p.packet_type));
     facts.pns.extend(p.pn);
     facts.key_phases.extend(p.key_phase);
@@ -126,13 +169,19 @@ fn same_packets_as_tshark() {
     }
     let cases = [
         ("aioquic-v1.pcap", "aioquic-v1.client.keys"),
-        ("aioquic-v6-h3-nanos.pcap", "aioquic-v6-h3-nanos.client.keys"),
+        (
+            "aioquic-v6-h3-nanos.pcap",
+            "aioquic-v6-h3-nanos.client.keys",
+        ),
         ("aioquic-chacha20.pcap", "aioquic-chacha20.client.keys"),
         ("aioquic-aes256.pcap", "aioquic-aes256.client.keys"),
         // Not aioquic-retry.pcap: aioquic sends a new ClientHello after a Retry and
         // tshark 4.0 keeps looking up the first one's random, so it decrypts nothing
         // past the Initials there (tests/fixtures.rs checks that capture instead).
-        ("aioquic-resumption-0rtt.pcapng", "aioquic-resumption-0rtt.client.keys"),
+        (
+            "aioquic-resumption-0rtt.pcapng",
+            "aioquic-resumption-0rtt.client.keys",
+        ),
         ("aioquic-keyupdate.pcap", "aioquic-keyupdate.client.keys"),
     ];
     for (capture, keys) in cases {
@@ -140,7 +189,12 @@ fn same_packets_as_tshark() {
         let theirs = tshark_facts(&capture, &keys);
         let ours = our_facts(&capture, &keys);
         assert!(!ours.is_empty());
-        assert_eq!(ours.len(), theirs.len(), "{}: number of frames with QUIC", capture.display());
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{}: number of frames with QUIC",
+            capture.display()
+        );
         for ((n, a), (m, b)) in ours.iter().zip(&theirs) {
             assert_eq!(n, m, "{}", capture.display());
             assert_eq!(a, b, "{} frame {n}", capture.display());
