@@ -41,6 +41,12 @@ impl fmt::Display for CertError {
 
 impl std::error::Error for CertError {}
 
+impl From<std::io::Error> for CertError {
+    fn from(e: std::io::Error) -> Self {
+        CertError(format!("cannot write the files: {e}"))
+    }
+}
+
 impl From<rcgen::Error> for CertError {
     fn from(e: rcgen::Error) -> Self {
         CertError(e.to_string())
@@ -163,7 +169,11 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
         out.push(0x80 | bytes.len() as u8);
         out.extend(bytes);
     }
@@ -182,7 +192,9 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| acc << 8 | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | *b as usize);
         rest = &rest[n..];
         len
     };
@@ -224,7 +236,11 @@ fn base64_encode(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -255,7 +271,10 @@ mod tests {
     }
 
     fn san_names(cert: &X509Certificate) -> Vec<String> {
-        let san = cert.subject_alternative_name().unwrap().expect("leaf has SANs");
+        let san = cert
+            .subject_alternative_name()
+            .unwrap()
+            .expect("leaf has SANs");
         san.value
             .general_names
             .iter()
@@ -273,8 +292,10 @@ mod tests {
         let ca_der = parse_pems(&chain.ca_pem);
         assert_eq!(ca_der.len(), 1);
         let (_, root) = X509Certificate::from_der(&ca_der[0]).unwrap();
-        let certs: Vec<X509Certificate> =
-            ders.iter().map(|d| X509Certificate::from_der(d).unwrap().1).collect();
+        let certs: Vec<X509Certificate> = ders
+            .iter()
+            .map(|d| X509Certificate::from_der(d).unwrap().1)
+            .collect();
 
         assert!(root.is_ca());
         assert_eq!(root.subject(), root.issuer());
@@ -285,13 +306,18 @@ mod tests {
         for (i, cert) in certs.iter().enumerate() {
             let issuer = certs.get(i + 1).unwrap_or(&root);
             assert_eq!(cert.issuer(), issuer.subject());
-            cert.verify_signature(Some(issuer.public_key())).expect("signed by the next one");
+            cert.verify_signature(Some(issuer.public_key()))
+                .expect("signed by the next one");
             assert_eq!(
                 cert.public_key().algorithm.algorithm.to_id_string(),
                 "1.2.840.10045.2.1",
                 "EC key"
             );
-            assert_eq!(cert.public_key().subject_public_key.data.len(), 65, "P-256 point");
+            assert_eq!(
+                cert.public_key().subject_public_key.data.len(),
+                65,
+                "P-256 point"
+            );
             assert_eq!(cert.is_ca(), i != 0, "only the leaf is not a CA");
         }
         san_names(&certs[0])
@@ -299,14 +325,22 @@ mod tests {
 
     #[test]
     fn default_chain_has_leaf_signed_by_root() {
-        let chain = generate(CertSpec { length: 1, inflated_leaf: false }).unwrap();
+        let chain = generate(CertSpec {
+            length: 1,
+            inflated_leaf: false,
+        })
+        .unwrap();
         let names = verify(&chain, 1);
         assert_eq!(names, LEAF_NAMES);
     }
 
     #[test]
     fn amplification_chain_is_long_and_inflated() {
-        let chain = generate(CertSpec { length: 9, inflated_leaf: true }).unwrap();
+        let chain = generate(CertSpec {
+            length: 9,
+            inflated_leaf: true,
+        })
+        .unwrap();
         let names = verify(&chain, 9);
         assert_eq!(names.len(), 4 + INFLATED_NAMES);
         assert_eq!(&names[..4], LEAF_NAMES);
@@ -321,8 +355,15 @@ mod tests {
 
     #[test]
     fn private_key_is_sec1_p256_matching_the_leaf() {
-        let chain = generate(CertSpec { length: 1, inflated_leaf: false }).unwrap();
-        let pem = Pem::iter_from_buffer(chain.key_pem.as_bytes()).next().unwrap().unwrap();
+        let chain = generate(CertSpec {
+            length: 1,
+            inflated_leaf: false,
+        })
+        .unwrap();
+        let pem = Pem::iter_from_buffer(chain.key_pem.as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
         assert_eq!(pem.label, "EC PRIVATE KEY");
         let fields = der_children(der_content(&pem.contents, 0x30).unwrap()).unwrap();
         assert_eq!(fields[0], (0x02, &[1u8][..]));
@@ -332,35 +373,63 @@ mod tests {
         let leaf = parse_pems(&chain.cert_pem).remove(0);
         let (_, leaf) = X509Certificate::from_der(&leaf).unwrap();
         let bit_string = der_content(fields[3].1, 0x03).unwrap();
-        assert_eq!(&bit_string[1..], &leaf.public_key().subject_public_key.data[..]);
+        assert_eq!(
+            &bit_string[1..],
+            &leaf.public_key().subject_public_key.data[..]
+        );
     }
 
     #[test]
     fn openssl_accepts_the_key_and_chain_when_installed() {
-        let Ok(out) = std::process::Command::new("openssl").arg("version").output() else {
+        let Ok(out) = std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+        else {
             eprintln!("openssl not installed: skipping the cross-check");
             return;
         };
         assert!(out.status.success());
         let dir = tempfile::tempdir().unwrap();
-        let chain = generate(CertSpec { length: 3, inflated_leaf: false }).unwrap();
+        let chain = generate(CertSpec {
+            length: 3,
+            inflated_leaf: false,
+        })
+        .unwrap();
         chain.write_to(dir.path()).unwrap();
         let key = std::process::Command::new("openssl")
             .args(["ec", "-check", "-noout", "-in"])
             .arg(dir.path().join("priv.key"))
             .output()
             .unwrap();
-        assert!(key.status.success(), "{}", String::from_utf8_lossy(&key.stderr));
+        assert!(
+            key.status.success(),
+            "{}",
+            String::from_utf8_lossy(&key.stderr)
+        );
         // openssl verify wants intermediates separately from the leaf.
-        let pems: Vec<&str> = chain.cert_pem.split_inclusive("-----END CERTIFICATE-----\n").collect();
+        let pems: Vec<&str> = chain
+            .cert_pem
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .collect();
         std::fs::write(dir.path().join("leaf.pem"), pems[0]).unwrap();
         std::fs::write(dir.path().join("mid.pem"), pems[1..].concat()).unwrap();
         let verify = std::process::Command::new("openssl")
             .current_dir(dir.path())
-            .args(["verify", "-CAfile", "ca.pem", "-untrusted", "mid.pem", "leaf.pem"])
+            .args([
+                "verify",
+                "-CAfile",
+                "ca.pem",
+                "-untrusted",
+                "mid.pem",
+                "leaf.pem",
+            ])
             .output()
             .unwrap();
-        assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
     }
 
     #[test]
@@ -374,6 +443,10 @@ mod tests {
 
     #[test]
     fn zero_length_chain_is_an_error() {
-        assert!(generate(CertSpec { length: 0, inflated_leaf: false }).is_err());
+        assert!(generate(CertSpec {
+            length: 0,
+            inflated_leaf: false
+        })
+        .is_err());
     }
 }

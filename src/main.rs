@@ -1,4 +1,3 @@
 fn main() {
-    eprintln!("interop-runner: not implemented yet");
-    std::process::exit(1);
+    std::process::exit(interop_runner::cli::main());
 }

@@ -1,4 +1,7 @@
+//! The interop matrix as cargo tests: one trial per server × client × test,
+//! named `<server>_<client>_<test>` (`webtransport::…` for WebTransport).
+//! Options beyond cargo's filter come from INTEROP_* variables (README).
+
 fn main() {
-    let args = libtest_mimic::Arguments::from_args();
-    libtest_mimic::run(&args, Vec::new()).exit();
+    std::process::exit(interop_runner::harness::main());
 }

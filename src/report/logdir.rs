@@ -34,9 +34,13 @@ pub fn collect_records(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<String>), St
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
         if kind.is_file() && entry.file_name() == TrialRecord::FILE_NAME {
             out.push(path);
@@ -60,8 +64,15 @@ fn in_registry_order(names: BTreeSet<String>, registry: &Registry) -> Vec<String
 
 /// Tests present in the records, in catalog order; unknown ones last.
 fn columns(protocol: Protocol, records: &[&TrialRecord], measurements: bool) -> Vec<TestInfo> {
-    let present: BTreeSet<(&str, &str)> = records.iter().map(|r| (r.test.as_str(), r.abbr.as_str())).collect();
-    let catalog = if measurements { testcases::measurements(protocol) } else { testcases::tests(protocol) };
+    let present: BTreeSet<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.test.as_str(), r.abbr.as_str()))
+        .collect();
+    let catalog = if measurements {
+        testcases::measurements(protocol)
+    } else {
+        testcases::tests(protocol)
+    };
     let mut out: Vec<TestInfo> = catalog
         .iter()
         .filter(|t| present.iter().any(|(n, _)| *n == t.name))
@@ -70,7 +81,11 @@ fn columns(protocol: Protocol, records: &[&TrialRecord], measurements: bool) -> 
     if !measurements {
         for (name, abbr) in present {
             if testcases::find(protocol, name).is_none() {
-                out.push(TestInfo { name: name.to_string(), abbr: abbr.to_string(), desc: String::new() });
+                out.push(TestInfo {
+                    name: name.to_string(),
+                    abbr: abbr.to_string(),
+                    desc: String::new(),
+                });
             }
         }
     }
@@ -106,7 +121,10 @@ pub fn results_from_records(records: &[TrialRecord], log_dir: &str) -> Vec<Resul
             tests: columns(protocol, &recs, false),
             measurements: columns(protocol, &recs, true),
             urls,
-            start_time: recs.iter().map(|r| r.start_time).fold(f64::INFINITY, f64::min),
+            start_time: recs
+                .iter()
+                .map(|r| r.start_time)
+                .fold(f64::INFINITY, f64::min),
             end_time: recs.iter().map(|r| r.end_time).fold(0.0, f64::max),
             log_dir: log_dir.to_string(),
             entries: Default::default(),
@@ -134,7 +152,11 @@ mod tests {
             record("quic-go", "quinn", "goodput", Outcome::Unsupported),
         ];
         for r in &recs {
-            r.write_to_dir(&dir.path().join(format!("{}_{}/{}", r.server, r.client, r.test))).unwrap();
+            r.write_to_dir(
+                &dir.path()
+                    .join(format!("{}_{}/{}", r.server, r.client, r.test)),
+            )
+            .unwrap();
         }
         std::fs::create_dir_all(dir.path().join("x_y/handshake")).unwrap();
         std::fs::write(dir.path().join("x_y/handshake/trial.json"), "garbage").unwrap();
@@ -143,22 +165,33 @@ mod tests {
         let (found, problems) = collect_records(dir.path()).unwrap();
         assert_eq!(found.len(), 3);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].contains("x_y/handshake/trial.json"), "{problems:?}");
+        assert!(
+            problems[0].contains("x_y/handshake/trial.json"),
+            "{problems:?}"
+        );
 
         let results = results_from_records(&found, "logs");
         assert_eq!(results.len(), 1);
         let r = &results[0];
         assert_eq!(r.servers, vec!["quic-go", "ngtcp2"], "registry order");
         assert_eq!(r.clients, vec!["aioquic", "quinn"]);
-        assert_eq!(r.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["handshake", "retry"]);
+        assert_eq!(
+            r.tests.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            vec!["handshake", "retry"]
+        );
         assert_eq!(r.measurements.len(), 1);
         assert_eq!(r.pairs.len(), 3);
-        assert_eq!(r.get("ngtcp2", "aioquic", "retry").unwrap().outcome, Outcome::Failed);
+        assert_eq!(
+            r.get("ngtcp2", "aioquic", "retry").unwrap().outcome,
+            Outcome::Failed
+        );
         assert_eq!((r.start_time, r.end_time), (10.0, 20.0));
     }
 
     #[test]
     fn missing_directory_is_an_error() {
-        assert!(collect_records(Path::new("/nonexistent/dir")).unwrap_err().contains("not a directory"));
+        assert!(collect_records(Path::new("/nonexistent/dir"))
+            .unwrap_err()
+            .contains("not a directory"));
     }
 }

@@ -33,10 +33,14 @@ fn test_cell(r: &Results, server: &str, client: &str, colour: bool) -> Vec<Strin
             let abbrs: Vec<&str> = r
                 .tests
                 .iter()
-                .filter(|t| r.get(server, client, &t.name).is_some_and(|e| e.outcome == o))
+                .filter(|t| {
+                    r.get(server, client, &t.name)
+                        .is_some_and(|e| e.outcome == o)
+                })
                 .map(|t| t.abbr.as_str())
                 .collect();
-            (!abbrs.is_empty()).then(|| paint(format!("{}({})", o.symbol(), abbrs.join(",")), o, colour))
+            (!abbrs.is_empty())
+                .then(|| paint(format!("{}({})", o.symbol(), abbrs.join(",")), o, colour))
         })
         .collect()
 }
@@ -69,11 +73,19 @@ fn grid(r: &Results, cell: CellFn, colour: bool) -> Vec<Vec<Vec<String>>> {
     let mut rows = vec![std::iter::once(vec![String::new()])
         .chain(servers.iter().map(|s| vec![s.to_string()]))
         .collect::<Vec<_>>()];
-    for client in r.clients.iter().filter(|c| r.pairs.iter().any(|(_, pc)| pc == *c)) {
+    for client in r
+        .clients
+        .iter()
+        .filter(|c| r.pairs.iter().any(|(_, pc)| pc == *c))
+    {
         let mut row = vec![vec![client.clone()]];
         for server in &servers {
             let has_pair = r.pairs.iter().any(|(s, c)| s == *server && c == client);
-            row.push(if has_pair { cell(r, server, client, colour) } else { Vec::new() });
+            row.push(if has_pair {
+                cell(r, server, client, colour)
+            } else {
+                Vec::new()
+            });
         }
         rows.push(row);
     }
@@ -99,7 +111,12 @@ fn width(s: &str) -> usize {
 fn box_table(rows: &[Vec<Vec<String>>]) -> String {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().flat_map(|r| r[c].iter().map(|l| width(l))).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .flat_map(|r| r[c].iter().map(|l| width(l)))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let rule = |l: &str, m: &str, r: &str| {
         let parts: Vec<String> = widths.iter().map(|w| "─".repeat(w + 2)).collect();
@@ -116,7 +133,11 @@ fn box_table(rows: &[Vec<Vec<String>>]) -> String {
             }
             out.push('\n');
         }
-        out.push_str(&if i + 1 == rows.len() { rule("└", "┴", "┘") } else { rule("├", "┼", "┤") });
+        out.push_str(&if i + 1 == rows.len() {
+            rule("└", "┴", "┘")
+        } else {
+            rule("├", "┼", "┤")
+        });
     }
     out
 }
@@ -164,7 +185,11 @@ mod tests {
     use crate::report::tests::{record, small_results};
 
     fn sample() -> Results {
-        let mut r = small_results(&["quic-go", "ngtcp2"], &["aioquic"], "handshake,transfer,retry,goodput");
+        let mut r = small_results(
+            &["quic-go", "ngtcp2"],
+            &["aioquic"],
+            "handshake,transfer,retry,goodput",
+        );
         use Outcome::*;
         r.insert(&record("quic-go", "aioquic", "handshake", Succeeded));
         r.insert(&record("quic-go", "aioquic", "transfer", Succeeded));
@@ -172,7 +197,10 @@ mod tests {
         r.insert(&record("ngtcp2", "aioquic", "handshake", Unsupported));
         r.insert(&record("ngtcp2", "aioquic", "transfer", Failed));
         let mut g = record("quic-go", "aioquic", "goodput", Succeeded);
-        g.measurement = Some(MeasurementValue { values: vec![9000.0, 9100.0], unit: "kbps".into() });
+        g.measurement = Some(MeasurementValue {
+            values: vec![9000.0, 9100.0],
+            unit: "kbps".into(),
+        });
         r.insert(&g);
         r.insert(&record("ngtcp2", "aioquic", "goodput", Failed));
         r

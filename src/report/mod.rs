@@ -76,7 +76,11 @@ impl Results {
             clients: plan.clients.clone(),
             pairs: plan.pairs.clone(),
             tests: plan.tests.iter().map(|t| TestInfo::from(*t)).collect(),
-            measurements: plan.measurements.iter().map(|t| TestInfo::from(*t)).collect(),
+            measurements: plan
+                .measurements
+                .iter()
+                .map(|t| TestInfo::from(*t))
+                .collect(),
             urls,
             start_time,
             end_time: start_time,
@@ -96,6 +100,24 @@ impl Results {
         );
     }
 
+    /// Drops pairs, implementations and tests without any result, for a run
+    /// that a filter narrowed down.
+    pub fn retain_present(&mut self) {
+        let entries = &self.entries;
+        let has = |s: &str, c: &str, t: Option<&str>| {
+            entries.keys().any(|(es, ec, et)| {
+                (s.is_empty() || es == s) && (c.is_empty() || ec == c) && t.is_none_or(|t| et == t)
+            })
+        };
+        self.pairs.retain(|(s, c)| has(s, c, None));
+        self.servers.retain(|s| has(s, "", None));
+        self.clients.retain(|c| has("", c, None));
+        self.tests.retain(|t| has("", "", Some(&t.name)));
+        self.measurements.retain(|t| has("", "", Some(&t.name)));
+        let names: Vec<&String> = self.servers.iter().chain(&self.clients).collect();
+        self.urls.retain(|(n, _)| names.contains(&n));
+    }
+
     pub fn get(&self, server: &str, client: &str, test: &str) -> Option<&Entry> {
         self.entries
             .get(&(server.to_string(), client.to_string(), test.to_string()))
@@ -113,8 +135,12 @@ impl Results {
                 if exempt.contains(&client) {
                     continue;
                 }
-                let cells: Vec<(String, String)> =
-                    self.pairs.iter().filter(|(_, c)| *c == client).cloned().collect();
+                let cells: Vec<(String, String)> = self
+                    .pairs
+                    .iter()
+                    .filter(|(_, c)| *c == client)
+                    .cloned()
+                    .collect();
                 for t in &tests {
                     if self.mark_if_all_questionable(&cells, t) {
                         notes.push(format!(
@@ -129,8 +155,12 @@ impl Results {
                 if exempt.contains(&server) {
                     continue;
                 }
-                let cells: Vec<(String, String)> =
-                    self.pairs.iter().filter(|(s, _)| *s == server).cloned().collect();
+                let cells: Vec<(String, String)> = self
+                    .pairs
+                    .iter()
+                    .filter(|(s, _)| *s == server)
+                    .cloned()
+                    .collect();
                 for t in &tests {
                     if self.mark_if_all_questionable(&cells, t) {
                         notes.push(format!(
@@ -190,7 +220,11 @@ pub(crate) mod tests {
             test: t.into(),
             abbr: tc.abbr.into(),
             outcome: o,
-            reason: if o == Outcome::Succeeded { String::new() } else { format!("{t} broke") },
+            reason: if o == Outcome::Succeeded {
+                String::new()
+            } else {
+                format!("{t} broke")
+            },
             measurement: None,
             start_time: 10.0,
             end_time: 20.0,
@@ -224,10 +258,20 @@ pub(crate) mod tests {
         let notes = r.apply_auto_unsupported(&[]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(notes[0].contains("client aioquic") && notes[0].contains("retry"));
-        assert_eq!(r.get("quic-go", "aioquic", "retry").unwrap().outcome, Unsupported);
-        assert!(r.get("quic-go", "aioquic", "retry").unwrap().reason.starts_with("auto-unsupported"));
+        assert_eq!(
+            r.get("quic-go", "aioquic", "retry").unwrap().outcome,
+            Unsupported
+        );
+        assert!(r
+            .get("quic-go", "aioquic", "retry")
+            .unwrap()
+            .reason
+            .starts_with("auto-unsupported"));
         // a test that passed somewhere stays as it was
-        assert_eq!(r.get("ngtcp2", "aioquic", "handshake").unwrap().outcome, Failed);
+        assert_eq!(
+            r.get("ngtcp2", "aioquic", "handshake").unwrap().outcome,
+            Failed
+        );
     }
 
     #[test]
@@ -235,8 +279,13 @@ pub(crate) mod tests {
         let mut r = small_results(&["quic-go", "ngtcp2"], &["aioquic"], "retry");
         r.insert(&record("quic-go", "aioquic", "retry", Outcome::Failed));
         r.insert(&record("ngtcp2", "aioquic", "retry", Outcome::Failed));
-        assert!(r.apply_auto_unsupported(&["aioquic".to_string()]).is_empty());
-        assert_eq!(r.get("quic-go", "aioquic", "retry").unwrap().outcome, Outcome::Failed);
+        assert!(r
+            .apply_auto_unsupported(&["aioquic".to_string()])
+            .is_empty());
+        assert_eq!(
+            r.get("quic-go", "aioquic", "retry").unwrap().outcome,
+            Outcome::Failed
+        );
 
         // one server only: the client rule needs more than one server
         let mut r = small_results(&["quic-go"], &["aioquic", "ngtcp2"], "retry");
@@ -253,7 +302,27 @@ pub(crate) mod tests {
         let notes = r.apply_auto_unsupported(&[]);
         assert_eq!(notes.len(), 1);
         assert!(notes[0].starts_with("server quic-go"));
-        assert_eq!(r.get("quic-go", "ngtcp2", "retry").unwrap().outcome, Outcome::Unsupported);
+        assert_eq!(
+            r.get("quic-go", "ngtcp2", "retry").unwrap().outcome,
+            Outcome::Unsupported
+        );
+    }
+
+    #[test]
+    fn retain_present_narrows_to_what_ran() {
+        let mut r = small_results(
+            &["quic-go", "ngtcp2"],
+            &["aioquic", "quinn"],
+            "handshake,retry,goodput",
+        );
+        r.insert(&record("ngtcp2", "quinn", "retry", Outcome::Failed));
+        r.retain_present();
+        assert_eq!(r.servers, vec!["ngtcp2"]);
+        assert_eq!(r.clients, vec!["quinn"]);
+        assert_eq!(r.pairs, vec![("ngtcp2".to_string(), "quinn".to_string())]);
+        assert_eq!(r.tests.len(), 1);
+        assert!(r.measurements.is_empty());
+        assert_eq!(r.urls.len(), 2);
     }
 
     #[test]

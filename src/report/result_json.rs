@@ -60,8 +60,14 @@ impl ResultJson {
             .iter()
             .chain(&r.measurements)
             .map(|t| {
-                let desc = TestDesc { name: t.name.clone(), desc: t.desc.clone() };
-                (t.abbr.clone(), serde_json::to_value(desc).unwrap_or_default())
+                let desc = TestDesc {
+                    name: t.name.clone(),
+                    desc: t.desc.clone(),
+                };
+                (
+                    t.abbr.clone(),
+                    serde_json::to_value(desc).unwrap_or_default(),
+                )
             })
             .collect();
         let mut results = Vec::new();
@@ -74,7 +80,9 @@ impl ResultJson {
                         .map(|t| ResultEntry {
                             abbr: t.abbr.clone(),
                             name: t.name.clone(),
-                            result: r.get(server, client, &t.name).map(|e| e.outcome.as_str().to_string()),
+                            result: r
+                                .get(server, client, &t.name)
+                                .map(|e| e.outcome.as_str().to_string()),
                         })
                         .collect(),
                 );
@@ -139,15 +147,31 @@ impl ResultJson {
             for server in &self.servers {
                 for e in &self.results[i] {
                     let Some(result) = &e.result else { continue };
-                    let outcome = Outcome::parse(result)
-                        .ok_or_else(|| format!("unknown result \"{result}\" for {server}/{client}/{}", e.name))?;
-                    let entry = Entry { outcome, reason: String::new(), details: String::new() };
+                    let outcome = Outcome::parse(result).ok_or_else(|| {
+                        format!(
+                            "unknown result \"{result}\" for {server}/{client}/{}",
+                            e.name
+                        )
+                    })?;
+                    let entry = Entry {
+                        outcome,
+                        reason: String::new(),
+                        details: String::new(),
+                    };
                     entries.insert((server.clone(), client.clone(), e.name.clone()), entry);
                 }
                 for m in &self.measurements[i] {
-                    let outcome = Outcome::parse(&m.result)
-                        .ok_or_else(|| format!("unknown result \"{}\" for {server}/{client}/{}", m.result, m.name))?;
-                    let entry = Entry { outcome, reason: String::new(), details: m.details.clone() };
+                    let outcome = Outcome::parse(&m.result).ok_or_else(|| {
+                        format!(
+                            "unknown result \"{}\" for {server}/{client}/{}",
+                            m.result, m.name
+                        )
+                    })?;
+                    let entry = Entry {
+                        outcome,
+                        reason: String::new(),
+                        details: m.details.clone(),
+                    };
                     entries.insert((server.clone(), client.clone(), m.name.clone()), entry);
                 }
                 i += 1;
@@ -179,18 +203,31 @@ impl ResultJson {
     /// Splits the `tests` map into tests and measurements: every pair's
     /// results list names every test, measurements never appear there.
     fn test_columns(&self) -> (Vec<TestInfo>, Vec<TestInfo>) {
-        let in_results: Vec<&str> = self.results.iter().flatten().map(|e| e.abbr.as_str()).collect();
+        let in_results: Vec<&str> = self
+            .results
+            .iter()
+            .flatten()
+            .map(|e| e.abbr.as_str())
+            .collect();
         let mut tests = Vec::new();
         let mut measurements = Vec::new();
         for (abbr, v) in &self.tests {
-            let name = v.get("name").and_then(|n| n.as_str()).unwrap_or(abbr).to_string();
+            let name = v
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or(abbr)
+                .to_string();
             let is_test = in_results.contains(&abbr.as_str())
                 || crate::testcases::find(crate::testcases::Protocol::Quic, &name)
                     .is_some_and(|t| !t.is_measurement());
             let info = TestInfo {
                 abbr: abbr.clone(),
                 name,
-                desc: v.get("desc").and_then(|n| n.as_str()).unwrap_or_default().to_string(),
+                desc: v
+                    .get("desc")
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
             };
             if is_test {
                 tests.push(info);
@@ -224,7 +261,9 @@ fn push_new_info(list: &mut Vec<TestInfo>, items: &[TestInfo]) {
 pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, String> {
     let mut merged: Option<Results> = None;
     for path in paths {
-        let shard = ResultJson::read(path)?.to_results().map_err(|e| format!("{}: {e}", path.display()))?;
+        let shard = ResultJson::read(path)?
+            .to_results()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let Some(m) = merged.as_mut() else {
             merged = Some(shard);
             continue;
@@ -270,12 +309,19 @@ mod tests {
     use crate::report::tests::{record, small_results};
 
     fn two_by_two() -> Results {
-        let mut r = small_results(&["quic-go", "ngtcp2"], &["aioquic", "quinn"], "handshake,retry,goodput");
+        let mut r = small_results(
+            &["quic-go", "ngtcp2"],
+            &["aioquic", "quinn"],
+            "handshake,retry,goodput",
+        );
         r.insert(&record("ngtcp2", "quinn", "handshake", Outcome::Succeeded));
         r.insert(&record("ngtcp2", "quinn", "retry", Outcome::Unsupported));
         r.insert(&record("quic-go", "aioquic", "retry", Outcome::Failed));
         let mut g = record("ngtcp2", "quinn", "goodput", Outcome::Succeeded);
-        g.measurement = Some(MeasurementValue { values: vec![8000.0], unit: "kbps".into() });
+        g.measurement = Some(MeasurementValue {
+            values: vec![8000.0],
+            unit: "kbps".into(),
+        });
         r.insert(&g);
         r
     }
@@ -287,7 +333,18 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["start_time", "end_time", "log_dir", "servers", "clients", "urls", "tests", "quic_version", "results", "measurements"]
+            [
+                "start_time",
+                "end_time",
+                "log_dir",
+                "servers",
+                "clients",
+                "urls",
+                "tests",
+                "quic_version",
+                "results",
+                "measurements"
+            ]
         );
         assert_eq!(v["quic_version"], "0x1");
         assert_eq!(v["tests"]["S"]["name"], "retry");
@@ -296,7 +353,10 @@ mod tests {
         // results[client_index * len(servers) + server_index]
         let servers = j.servers.len();
         let quinn_ngtcp2 = &v["results"][1 * servers + 1];
-        assert_eq!(quinn_ngtcp2[0], serde_json::json!({"abbr": "H", "name": "handshake", "result": "succeeded"}));
+        assert_eq!(
+            quinn_ngtcp2[0],
+            serde_json::json!({"abbr": "H", "name": "handshake", "result": "succeeded"})
+        );
         assert_eq!(quinn_ngtcp2[1]["result"], "unsupported");
         assert_eq!(v["results"][0][1]["result"], "failed");
         assert!(v["results"][0][0]["result"].is_null());
@@ -342,7 +402,10 @@ mod tests {
         ResultJson::from_results(&a).write(&pa).unwrap();
         ResultJson::from_results(&b).write(&pb).unwrap();
         let err = merge_result_files(&[&pa, &pb]).unwrap_err();
-        assert!(err.contains("conflicts") && err.contains("handshake"), "{err}");
+        assert!(
+            err.contains("conflicts") && err.contains("handshake"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -350,10 +413,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.json");
         std::fs::write(&p, "{\"start_time\": 1}").unwrap();
-        assert!(merge_result_files(&[&p]).unwrap_err().contains("not a result.json"));
+        assert!(merge_result_files(&[&p])
+            .unwrap_err()
+            .contains("not a result.json"));
         let mut j = ResultJson::from_results(&two_by_two());
         j.results.pop();
         j.write(&p).unwrap();
-        assert!(merge_result_files(&[&p]).unwrap_err().contains("expected 4 result lists"));
+        assert!(merge_result_files(&[&p])
+            .unwrap_err()
+            .contains("expected 4 result lists"));
     }
 }

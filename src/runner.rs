@@ -1,0 +1,335 @@
+//! Runs trials: one per call, from any thread (the harness runs them on
+//! libtest's threads, the command line on its own). Owns the Docker
+//! connection, the runner images, and per-process caches of resolved
+//! implementation images and compliance checks, and writes each trial's
+//! `output.txt` and `trial.json`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+use tokio::sync::OnceCell;
+
+use crate::config::OutputOptions;
+use crate::images::{self, Resolution};
+use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::plan::Trial;
+use crate::registry::Implementation;
+use crate::testcases::Protocol;
+use crate::trial::{self, Images, RunOnce, TrialLog};
+
+/// What every trial of the process shares once Docker is ready.
+struct Shared {
+    docker: Docker,
+}
+
+type Cached<T> = Arc<OnceCell<Result<T, String>>>;
+
+/// A resolved implementation image.
+#[derive(Debug, Clone)]
+struct ImplImage {
+    image: String,
+    id: String,
+}
+
+pub struct Runner {
+    opts: OutputOptions,
+    multi_protocol: bool,
+    rt: tokio::runtime::Runtime,
+    shared: OnceCell<Result<Shared, String>>,
+    seq: AtomicU64,
+    impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
+    compliance: Mutex<HashMap<(String, String), Cached<()>>>,
+    /// Where registry `"build"` paths are relative to.
+    build_base: PathBuf,
+}
+
+impl Runner {
+    pub fn new(opts: OutputOptions, multi_protocol: bool) -> Runner {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime can be built");
+        rt.spawn(crate::cleanup::on_signal_clean_and_exit());
+        Runner {
+            opts,
+            multi_protocol,
+            rt,
+            shared: OnceCell::new(),
+            seq: AtomicU64::new(0),
+            impl_images: Mutex::default(),
+            compliance: Mutex::default(),
+            build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        }
+    }
+
+    /// `<log dir>/[webtransport/]<server>_<client>/<test>`: a run with both
+    /// protocols keeps WebTransport apart, a single-protocol run has the
+    /// reference layout.
+    pub fn log_dir_for(&self, trial: &Trial) -> PathBuf {
+        let mut d = self.opts.log_dir.clone();
+        if self.multi_protocol && trial.protocol == Protocol::WebTransport {
+            d.push("webtransport");
+        }
+        d.join(trial.log_subdir())
+    }
+
+    /// Runs one trial to its record; blocks the calling thread.
+    pub fn run(&self, trial: &Trial) -> TrialRecord {
+        let start = epoch_now();
+        let dir = self.log_dir_for(trial);
+        let log = TrialLog::new(self.opts.debug);
+        log.line(format!("trial {}", trial.name()));
+        let mut record = TrialRecord {
+            protocol: trial.protocol,
+            server: trial.server.name.clone(),
+            client: trial.client.name.clone(),
+            test: trial.test.name.to_string(),
+            abbr: trial.test.abbr.to_string(),
+            outcome: Outcome::Failed,
+            reason: String::new(),
+            measurement: None,
+            start_time: start,
+            end_time: start,
+            images: BTreeMap::new(),
+        };
+        if dir.exists() {
+            // A re-run replaces that trial's earlier logs, nothing else.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            record.reason = format!("cannot create the log directory {}: {e}", dir.display());
+            return record;
+        }
+        let verdict = self
+            .rt
+            .block_on(self.run_async(trial, &dir, &log, &mut record));
+        record.outcome = verdict.0;
+        record.reason = verdict.1;
+        record.end_time = epoch_now();
+        log.line(format!(
+            "result: {}{}",
+            record.outcome,
+            if record.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", record.reason)
+            }
+        ));
+        self.write_logs(&dir, &log, &record);
+        record
+    }
+
+    fn write_logs(&self, dir: &Path, log: &TrialLog, record: &TrialRecord) {
+        if record.outcome == Outcome::Unsupported {
+            // As the reference: unsupported trials keep no logs, only the
+            // record the matrix is rebuilt from.
+            let _ = std::fs::remove_dir_all(dir);
+        } else if let Err(e) = std::fs::write(dir.join("output.txt"), log.text()) {
+            eprintln!("cannot write {}: {e}", dir.join("output.txt").display());
+        }
+        if let Err(e) = record.write_to_dir(dir) {
+            eprintln!("cannot write the trial record in {}: {e}", dir.display());
+        }
+    }
+
+    async fn shared(&self) -> Result<&Shared, String> {
+        let r = self
+            .shared
+            .get_or_init(|| async {
+                let docker = crate::docker::connect().await?;
+                let swept = crate::docker::sweep_dead_runs(&docker).await?;
+                let dirs = crate::cleanup::sweep_dead_temp_dirs();
+                if swept + dirs > 0 {
+                    eprintln!("interop-runner: removed {swept} Docker object(s) and {dirs} temporary directories left by runs that are gone");
+                }
+                let mut progress = |line: &str| eprintln!("images: {line}");
+                let actions = images::ensure_runner_images(&docker, &mut progress).await.map_err(|e| e.to_string())?;
+                for a in actions {
+                    if !matches!(a, images::ImageAction::Present { .. }) {
+                        eprintln!("images: {a}");
+                    }
+                }
+                Ok(Shared { docker })
+            })
+            .await;
+        r.as_ref()
+            .map_err(|e| format!("the runner cannot start trials: {e}"))
+    }
+
+    async fn impl_image(&self, docker: &Docker, imp: &Implementation) -> Result<ImplImage, String> {
+        let key = format!("{}={}", imp.name, imp.image);
+        let cell = self
+            .impl_images
+            .lock()
+            .map_err(|e| e.to_string())?
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let mut progress = |line: &str| eprintln!("{}: {line}", imp.name);
+            let r = images::resolve_implementation_image(
+                docker,
+                &imp.name,
+                &imp.image,
+                imp.build.as_deref(),
+                &self.build_base,
+                &mut progress,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            match r {
+                Resolution::Available { image, id, .. } => Ok(ImplImage {
+                    image,
+                    id: id.to_string(),
+                }),
+                Resolution::Unavailable { reason } => Err(format!("image unavailable: {reason}")),
+            }
+        })
+        .await
+        .clone()
+    }
+
+    async fn compliant(
+        &self,
+        docker: &Docker,
+        images: &Images,
+        role: &str,
+        image_id: &str,
+    ) -> Result<(), String> {
+        let key = (image_id.to_string(), role.to_string());
+        let cell = self
+            .compliance
+            .lock()
+            .map_err(|e| e.to_string())?
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_init(|| async {
+            let prefix = self.next_prefix();
+            trial::check_compliance(docker, images, role, &prefix, netsim::SYSCTLS).await
+        })
+        .await
+        .clone()
+    }
+
+    fn next_prefix(&self) -> String {
+        format!(
+            "interop-{}-{}",
+            std::process::id(),
+            self.seq.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// Returns (outcome, reason).
+    async fn run_async(
+        &self,
+        trial: &Trial,
+        dir: &Path,
+        log: &TrialLog,
+        record: &mut TrialRecord,
+    ) -> (Outcome, String) {
+        let shared = match self.shared().await {
+            Ok(s) => s,
+            Err(e) => return (Outcome::Failed, e),
+        };
+        let docker = &shared.docker;
+        let mut images = Images {
+            sim: images::SIM_IMAGE.to_string(),
+            iperf: images::IPERF_IMAGE.to_string(),
+            server: String::new(),
+            client: String::new(),
+        };
+        for (role, imp) in [("server", &trial.server), ("client", &trial.client)] {
+            match self.impl_image(docker, imp).await {
+                Ok(i) => {
+                    log.line(format!("{role} image {} ({})", i.image, i.id));
+                    record.images.insert(role.to_string(), i.id.clone());
+                    if role == "server" {
+                        images.server = i.image;
+                    } else {
+                        images.client = i.image;
+                    }
+                }
+                Err(e) => return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name)),
+            }
+        }
+        for role in ["server", "client"] {
+            let id = record.images.get(role).cloned().unwrap_or_default();
+            if let Err(e) = self.compliant(docker, &images, role, &id).await {
+                log.line(format!("compliance check failed: {e}"));
+                return (Outcome::Unsupported, format!("skipped: not compliant: {e}"));
+            }
+        }
+        self.repetitions(trial, docker, &images, dir, log).await
+    }
+
+    async fn repetitions(
+        &self,
+        trial: &Trial,
+        docker: &Docker,
+        images: &Images,
+        dir: &Path,
+        log: &TrialLog,
+    ) -> (Outcome, String) {
+        let reps = trial.test.repetitions();
+        for rep in 1..=reps {
+            let run_dir = if trial.test.is_measurement() {
+                dir.join(rep.to_string())
+            } else {
+                dir.to_path_buf()
+            };
+            if reps > 1 {
+                log.line(format!("repetition {rep} of {reps}"));
+            }
+            let ctx = RunOnce {
+                docker,
+                images,
+                test: trial.test,
+                prefix: self.next_prefix(),
+                log_dir: run_dir,
+                save_files: self.opts.save_files,
+                sim_sysctls: netsim::SYSCTLS,
+                log,
+            };
+            let report = trial::run_once(&ctx).await;
+            log.line(format!(
+                "timings: {:.2} s before the client started, {:.2} s running, {:.2} s teardown",
+                report.timings.before_client.as_secs_f64(),
+                report.timings.running.as_secs_f64(),
+                report.timings.teardown.as_secs_f64()
+            ));
+            let v = report.verdict;
+            if v.outcome != Outcome::Succeeded {
+                let reason = if reps > 1 {
+                    format!("repetition {rep}: {}", v.reason)
+                } else {
+                    v.reason
+                };
+                return (v.outcome, reason);
+            }
+            if trial.test.is_measurement() {
+                // Goodput comes from the client-side trace's 1-RTT timing.
+                return (
+                    Outcome::Failed,
+                    "goodput needs the packet-trace analysis, which the runner does not use yet"
+                        .into(),
+                );
+            }
+        }
+        (Outcome::Succeeded, String::new())
+    }
+
+    /// Removes whatever this process still owns (normally nothing).
+    pub fn shutdown(&self) {
+        if let Some(Ok(shared)) = self.shared.get() {
+            let _ = self
+                .rt
+                .block_on(crate::docker::remove_own_objects(&shared.docker));
+        }
+        crate::cleanup::remove_own_temp_dirs();
+    }
+}

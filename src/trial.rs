@@ -1,0 +1,628 @@
+//! One run of one test between a server and a client, through Docker:
+//! networks, containers, waiting, copying logs out, judging, tearing down.
+//! Teardown always happens, also when the run fails or panics.
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use futures_util::FutureExt;
+
+use crate::checks::{self, Evidence, Negotiated, Verdict};
+use crate::docker::archive::{self, Expected};
+use crate::docker::container::{self, ContainerSpec, TrialSetup};
+use crate::docker::net::{self, NetworkPair};
+use crate::docker::{self as dk};
+use crate::materials::{self, Materials};
+use crate::testcases::{ExtraContainer, TestCase, DEFAULT_SCENARIO};
+
+/// The runner's own log of a trial, written to `output.txt`.
+#[derive(Debug)]
+pub struct TrialLog {
+    start: Instant,
+    lines: Mutex<Vec<String>>,
+    echo: bool,
+}
+
+impl TrialLog {
+    pub fn new(echo: bool) -> TrialLog {
+        TrialLog {
+            start: Instant::now(),
+            lines: Mutex::new(Vec::new()),
+            echo,
+        }
+    }
+
+    pub fn line(&self, text: impl AsRef<str>) {
+        let line = format!(
+            "[{:8.3}s] {}",
+            self.start.elapsed().as_secs_f64(),
+            text.as_ref()
+        );
+        if self.echo {
+            eprintln!("{line}");
+        }
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line);
+        }
+    }
+
+    /// A block of text (a container's console) without timestamps.
+    pub fn block(&self, title: &str, text: &str) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(format!("---- {title} ----"));
+            l.push(text.trim_end().to_string());
+            l.push(format!("---- end of {title} ----"));
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.lines
+            .lock()
+            .map(|l| l.join("\n") + "\n")
+            .unwrap_or_default()
+    }
+}
+
+/// The images a trial runs.
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub sim: String,
+    pub iperf: String,
+    pub server: String,
+    pub client: String,
+}
+
+/// Inputs of one run.
+pub struct RunOnce<'a> {
+    pub docker: &'a Docker,
+    pub images: &'a Images,
+    pub test: &'static TestCase,
+    /// Names every object of the run: `interop-<pid>-<seq>`.
+    pub prefix: String,
+    pub log_dir: PathBuf,
+    pub save_files: bool,
+    pub sim_sysctls: &'a [(&'a str, &'a str)],
+    pub log: &'a TrialLog,
+}
+
+/// Phase durations, for the overhead benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    pub before_client: Duration,
+    pub running: Duration,
+    pub teardown: Duration,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub verdict: Verdict,
+    pub timings: Timings,
+}
+
+/// Objects to remove at the end.
+#[derive(Default)]
+struct Resources {
+    nets: Option<NetworkPair>,
+    containers: Vec<(String, String)>,
+}
+
+impl Resources {
+    fn id(&self, role: &str) -> Option<&str> {
+        self.containers
+            .iter()
+            .find(|(r, _)| r == role)
+            .map(|(_, id)| id.as_str())
+    }
+}
+
+async fn teardown(docker: &Docker, res: &Resources) {
+    let removals = res
+        .containers
+        .iter()
+        .map(|(_, id)| dk::remove_container(docker, id));
+    futures_util::future::join_all(removals).await;
+    if let Some(n) = &res.nets {
+        net::remove_pair(docker, n).await;
+    }
+}
+
+/// Runs the test once; never panics, always cleans up.
+pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
+    let t0 = Instant::now();
+    let tmp = match crate::cleanup::temp_dir() {
+        Ok(t) => t,
+        Err(e) => {
+            return report(
+                Verdict::failed(format!("cannot create a temporary directory: {e}")),
+                Timings::default(),
+            )
+        }
+    };
+    let test = ctx.test;
+    let dir = tmp.path().to_path_buf();
+    let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir)).await;
+    let m = match prepared {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => return report(Verdict::failed(e), Timings::default()),
+        Err(e) => {
+            return report(
+                Verdict::failed(format!("preparing the test files failed: {e}")),
+                Timings::default(),
+            )
+        }
+    };
+    let mut res = Resources::default();
+    let mut timings = Timings::default();
+    let outcome = AssertUnwindSafe(execute(ctx, &m, &mut res, &mut timings, t0))
+        .catch_unwind()
+        .await;
+    let verdict = outcome.unwrap_or_else(|_| {
+        Verdict::failed("the runner panicked during the trial (a bug in interop-runner)")
+    });
+    let t_down = Instant::now();
+    teardown(ctx.docker, &res).await;
+    timings.teardown = t_down.elapsed();
+    if verdict.outcome == crate::outcome::Outcome::Failed && ctx.save_files {
+        save_www(&m, &ctx.log_dir, ctx.log);
+    }
+    report(verdict, timings)
+}
+
+fn report(verdict: Verdict, timings: Timings) -> RunReport {
+    RunReport { verdict, timings }
+}
+
+fn save_www(m: &Materials, log_dir: &Path, log: &TrialLog) {
+    for (src, name) in [(&m.server_www, "server_www"), (&m.client_www, "client_www")] {
+        if let Err(e) = copy_tree(src, &log_dir.join(name)) {
+            log.line(format!("could not save {name}: {e}"));
+        }
+    }
+}
+
+fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = dst.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Which container ended the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Client,
+    Server,
+    Sim,
+    Timeout,
+}
+
+fn setup_for(ctx: &RunOnce<'_>, m: &Materials, nets: NetworkPair) -> TrialSetup {
+    TrialSetup {
+        prefix: ctx.prefix.clone(),
+        nets,
+        labels: dk::labels(&[("trial", &ctx.prefix)]),
+        scenario: ctx.test.scenario.to_string(),
+        server_testcase: ctx.test.server_testcase.to_string(),
+        client_testcase: ctx.test.client_testcase.to_string(),
+        server_requests: m.server_requests.clone(),
+        client_requests: m.client_requests.clone(),
+        server_protocols: m.server_protocols.clone(),
+        client_protocols: m.client_protocols.clone(),
+        extra_env: ctx
+            .test
+            .extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        certs: m.certs.clone(),
+        server_www: m.server_www.clone(),
+        client_www: m.client_www.clone(),
+    }
+}
+
+async fn create(
+    ctx: &RunOnce<'_>,
+    res: &mut Resources,
+    role: &str,
+    spec: &ContainerSpec,
+) -> Result<(), String> {
+    let id = container::create(ctx.docker, spec).await?;
+    res.containers.push((role.to_string(), id));
+    Ok(())
+}
+
+async fn execute(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &mut Resources,
+    timings: &mut Timings,
+    t0: Instant,
+) -> Verdict {
+    match execute_inner(ctx, m, res, timings, t0).await {
+        Ok(v) => v,
+        Err(reason) => Verdict::failed(reason),
+    }
+}
+
+async fn execute_inner(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &mut Resources,
+    timings: &mut Timings,
+    t0: Instant,
+) -> Result<Verdict, String> {
+    let log = ctx.log;
+    let nets = net::create_pair(
+        ctx.docker,
+        &ctx.prefix,
+        &dk::labels(&[("trial", &ctx.prefix)]),
+    )
+    .await?;
+    log.line(format!(
+        "networks: client side 193.167.{0}.0/24, server side 193.167.{1}.0/24",
+        nets.subnets.left, nets.subnets.right
+    ));
+    res.nets = Some(nets.clone());
+    let setup = setup_for(ctx, m, nets);
+    create(
+        ctx,
+        res,
+        "sim",
+        &setup.sim(&ctx.images.sim, ctx.sim_sysctls),
+    )
+    .await?;
+    create(ctx, res, "server", &setup.server(&ctx.images.server)).await?;
+    create(ctx, res, "client", &setup.client(&ctx.images.client)).await?;
+    for extra in ctx.test.extra_containers {
+        let server_side = *extra == ExtraContainer::IperfServer;
+        let role = if server_side {
+            "iperf_server"
+        } else {
+            "iperf_client"
+        };
+        create(ctx, res, role, &setup.iperf(&ctx.images.iperf, server_side)).await?;
+    }
+    log.line(format!("scenario: {}", ctx.test.scenario));
+    log.line(format!(
+        "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
+        ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
+    ));
+    for role in ["sim", "server", "iperf_server", "iperf_client"] {
+        if let Some(id) = res.id(role) {
+            container::start(ctx.docker, id, role).await?;
+        }
+    }
+    timings.before_client = t0.elapsed();
+    let client = res.id("client").unwrap_or_default().to_string();
+    container::start(ctx.docker, &client, "client").await?;
+    log.line("client started");
+    let t_run = Instant::now();
+    let ending = wait_for_end(ctx, res).await;
+    timings.running = t_run.elapsed();
+    log.line(format!(
+        "run ended by {ending:?} after {:.1} s",
+        timings.running.as_secs_f64()
+    ));
+    stop_all(ctx.docker, res).await;
+    let codes = exit_codes(ctx.docker, res).await;
+    for (role, code) in &codes {
+        log.line(format!(
+            "{role} exit code: {}",
+            code.map_or("unknown".to_string(), |c| c.to_string())
+        ));
+    }
+    collect_logs(ctx, res).await;
+    let code = |r: &str| {
+        codes
+            .iter()
+            .find(|(role, _)| role == r)
+            .and_then(|(_, c)| *c)
+    };
+    decide(
+        ctx,
+        m,
+        res,
+        ending,
+        code("server"),
+        code("client"),
+        code("sim"),
+    )
+    .await
+}
+
+async fn wait_for_end(ctx: &RunOnce<'_>, res: &Resources) -> Ending {
+    let id = |r: &str| res.id(r).unwrap_or_default().to_string();
+    let (client, server, sim) = (id("client"), id("server"), id("sim"));
+    tokio::select! {
+        _ = container::wait_exit(ctx.docker, &client) => Ending::Client,
+        _ = container::wait_exit(ctx.docker, &server) => Ending::Server,
+        _ = container::wait_exit(ctx.docker, &sim) => Ending::Sim,
+        _ = tokio::time::sleep(ctx.test.timeout) => Ending::Timeout,
+    }
+}
+
+async fn stop_all(docker: &Docker, res: &Resources) {
+    // The sim flushes its traces on SIGTERM; endpoints get a short grace.
+    let stops = res
+        .containers
+        .iter()
+        .map(|(_, id)| container::stop(docker, id, Duration::from_secs(2)));
+    futures_util::future::join_all(stops).await;
+}
+
+async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(String, Option<i64>)> {
+    let mut out = Vec::new();
+    for (role, id) in &res.containers {
+        let code = docker
+            .inspect_container(id, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.exit_code);
+        out.push((role.clone(), code));
+    }
+    out
+}
+
+/// Log copies are capped: a runaway endpoint must not fill the disk.
+const LOG_LIMIT: u64 = 2 << 30;
+const CONSOLE_LIMIT: usize = 256 * 1024;
+
+async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) {
+    for (role, id) in &res.containers {
+        let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+        ctx.log.block(&format!("{role} console"), &console);
+        if role.starts_with("iperf") {
+            continue;
+        }
+        let dest = ctx.log_dir.join(role);
+        let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
+            Ok(file) => tokio::task::spawn_blocking({
+                let dest = dest.clone();
+                move || archive::extract(file, &dest)
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r),
+            Err(e) => Err(e),
+        };
+        match copied {
+            Ok(notes) => notes
+                .iter()
+                .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
+            Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &Resources,
+    ending: Ending,
+    server: Option<i64>,
+    client: Option<i64>,
+    sim: Option<i64>,
+) -> Result<Verdict, String> {
+    if ending == Ending::Timeout {
+        return Ok(Verdict::failed(format!(
+            "the test did not finish within {} s",
+            ctx.test.timeout.as_secs()
+        )));
+    }
+    for (role, code) in [("server", server), ("client", client)] {
+        if code == Some(127) {
+            return Ok(Verdict::unsupported(format!(
+                "the {role} does not support this test case (exit code 127)"
+            )));
+        }
+    }
+    if ending == Ending::Sim {
+        let why = sim_console_tail(ctx.log);
+        return Ok(Verdict::failed(format!(
+            "the simulator stopped (exit code {}) before the client finished{why}",
+            sim.map_or("unknown".to_string(), |c| c.to_string())
+        )));
+    }
+    if client != Some(0) && server != Some(0) {
+        let show = |c: Option<i64>| c.map_or("unknown".to_string(), |c| c.to_string());
+        return Ok(Verdict::failed(format!(
+            "the client exited with code {} and the server with code {}",
+            show(client),
+            show(server)
+        )));
+    }
+    let evidence = gather(ctx, m, res).await;
+    let verdict = checks::judge(ctx.test, &evidence);
+    for note in &verdict.notes {
+        ctx.log.line(note);
+    }
+    Ok(verdict)
+}
+
+/// The simulator's last console line, which says why it stopped.
+fn sim_console_tail(log: &TrialLog) -> String {
+    let text = log.text();
+    let Some(start) = text.find("---- sim console ----") else {
+        return String::new();
+    };
+    let block = &text[start..];
+    let end = block
+        .find("---- end of sim console ----")
+        .unwrap_or(block.len());
+    block[..end]
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .map(|l| format!(": {}", l.trim()))
+        .unwrap_or_default()
+}
+
+async fn check_side(
+    ctx: &RunOnce<'_>,
+    id: &str,
+    expected: &[Expected],
+    save: Option<PathBuf>,
+) -> Result<(), String> {
+    let limit = expected
+        .iter()
+        .map(|e| std::fs::metadata(&e.source).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>()
+        * 2
+        + (64 << 20);
+    let tar = archive::download(ctx.docker, id, "/downloads", limit).await?;
+    let expected = expected.to_vec();
+    tokio::task::spawn_blocking(move || archive::check_downloads(tar, &expected, save.as_deref()))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+/// Reads one small file out of a container's /downloads.
+async fn read_small(ctx: &RunOnce<'_>, id: &str, path: &str) -> Option<String> {
+    let tar = archive::download(ctx.docker, id, path, 64 * 1024)
+        .await
+        .ok()?;
+    tokio::task::spawn_blocking(move || {
+        let mut a = tar::Archive::new(tar);
+        let mut entry = a.entries().ok()?.next()?.ok()?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return None;
+        }
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut s).ok()?;
+        Some(s)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
+    let client = res.id("client").unwrap_or_default();
+    let server = res.id("server").unwrap_or_default();
+    let save = |side: &str| {
+        ctx.save_files
+            .then(|| ctx.log_dir.join(format!("{side}_downloads")))
+    };
+    let mut files = Ok(());
+    if !m.client_downloads.is_empty() {
+        files = check_side(ctx, client, &m.client_downloads, save("client")).await;
+    }
+    if files.is_ok() && !m.server_downloads.is_empty() {
+        files = check_side(ctx, server, &m.server_downloads, save("server")).await;
+    }
+    let negotiated = match &m.negotiated {
+        Some(expected) => Some(Negotiated {
+            expected: expected.clone(),
+            client: read_small(ctx, client, "/downloads/negotiated_protocol.txt").await,
+            server: read_small(ctx, server, "/downloads/negotiated_protocol.txt").await,
+        }),
+        None => None,
+    };
+    Evidence { files, negotiated }
+}
+
+/// Runs an implementation alone with a test case nobody knows; a compliant
+/// endpoint exits 127. The client gets a simulator to wait for, as in the
+/// reference.
+pub async fn check_compliance(
+    docker: &Docker,
+    images: &Images,
+    role: &str,
+    prefix: &str,
+    sim_sysctls: &[(&str, &str)],
+) -> Result<(), String> {
+    let tmp = crate::cleanup::temp_dir().map_err(|e| e.to_string())?;
+    let certs = tmp.path().join("certs");
+    let www = tmp.path().join("www");
+    for d in [&certs, &www] {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    let chain = crate::certs::generate(crate::testcases::CertSpec {
+        length: 1,
+        inflated_leaf: false,
+    })
+    .map_err(|e| e.to_string())?;
+    chain.write_to(&certs).map_err(|e| e.to_string())?;
+    let mut res = Resources::default();
+    let result = AssertUnwindSafe(compliance_inner(
+        docker,
+        images,
+        role,
+        prefix,
+        &certs,
+        &www,
+        sim_sysctls,
+        &mut res,
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|_| Err("the runner panicked during the compliance check".into()));
+    teardown(docker, &res).await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn compliance_inner(
+    docker: &Docker,
+    images: &Images,
+    role: &str,
+    prefix: &str,
+    certs: &Path,
+    www: &Path,
+    sim_sysctls: &[(&str, &str)],
+    res: &mut Resources,
+) -> Result<(), String> {
+    let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
+    res.nets = Some(nets.clone());
+    let unknown = crate::files::slug(&mut rand::thread_rng());
+    let setup = TrialSetup {
+        prefix: prefix.to_string(),
+        nets,
+        labels: dk::labels(&[("trial", prefix)]),
+        scenario: DEFAULT_SCENARIO.to_string(),
+        server_testcase: unknown.clone(),
+        client_testcase: unknown,
+        server_requests: String::new(),
+        client_requests: String::new(),
+        server_protocols: String::new(),
+        client_protocols: String::new(),
+        extra_env: Vec::new(),
+        certs: certs.to_path_buf(),
+        server_www: www.to_path_buf(),
+        client_www: www.to_path_buf(),
+    };
+    let (spec, image) = if role == "server" {
+        (setup.server(&images.server), &images.server)
+    } else {
+        let mut sim = setup.sim(&images.sim, sim_sysctls);
+        sim.env.retain(|(k, _)| k != "WAITFORSERVER");
+        let id = container::create(docker, &sim).await?;
+        res.containers.push(("sim".into(), id.clone()));
+        container::start(docker, &id, "sim").await?;
+        (setup.client(&images.client), &images.client)
+    };
+    let id = container::create(docker, &spec).await?;
+    res.containers.push((role.to_string(), id.clone()));
+    container::start(docker, &id, role).await?;
+    match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {
+        Ok(Ok(127)) => Ok(()),
+        Ok(Ok(code)) => Err(format!("the {role} image {image} exited with code {code} for an unknown test case instead of 127")),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!("the {role} image {image} did not exit within 60 s for an unknown test case")),
+    }
+}
