@@ -300,3 +300,52 @@ fn bad_inputs_give_clear_errors() {
     assert!(missing.to_string().contains("cannot read"), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn ecn_marks_per_packet() {
+    // nft marked client packets ECT(0), server packets ECT(1), every fifth server packet CE.
+    let t = load("aioquic-ecn-nft.pcap", &["aioquic-ecn-nft.client.keys"]);
+    assert_all_decrypted(&t);
+    let from = |d: Direction| {
+        t.packets
+            .iter()
+            .filter(move |p| p.direction == Some(d))
+            .map(|p| p.ecn)
+    };
+    assert!(from(Direction::ClientToServer).all(|e| e == 2));
+    assert!(from(Direction::ServerToClient).all(|e| e == 1 || e == 3));
+    assert!(from(Direction::ServerToClient).any(|e| e == 3));
+}
+
+#[test]
+fn port_rebinding_keeps_the_connection() {
+    let t = load(
+        "aioquic-rebind-relay.pcap",
+        &["aioquic-rebind-relay.client.keys"],
+    );
+    assert_all_decrypted(&t);
+    assert_eq!(t.connections.len(), 1);
+    let client_ports: std::collections::BTreeSet<u16> = t
+        .packets
+        .iter()
+        .filter(|p| p.direction == Some(Direction::ClientToServer))
+        .map(|p| p.src.port())
+        .collect();
+    assert_eq!(client_ports.len(), 2);
+    let challenge = t
+        .packets
+        .iter()
+        .flat_map(|p| p.frames.iter().map(move |f| (p, f)))
+        .find_map(|(p, f)| match f {
+            Frame::PathChallenge { data } => Some((p, data.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(challenge.0.direction, Some(Direction::ServerToClient));
+    let answered = t
+        .packets
+        .iter()
+        .flat_map(|p| &p.frames)
+        .any(|f| matches!(f, Frame::PathResponse { data } if *data == challenge.1));
+    assert!(answered);
+}

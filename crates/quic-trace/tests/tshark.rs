@@ -1,6 +1,6 @@
 //! Cross-check against Wireshark's dissector: for every captured frame, the same QUIC
 //! packets (header forms, long packet types, packet numbers, key phases) and the same
-//! frame types. Runs only where tshark is installed; elsewhere it prints why it skipped.
+//! frame types and IP ECN field. Runs only where tshark is installed; elsewhere it prints why it skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +21,7 @@ struct FrameFacts {
     pns: Vec<u64>,
     key_phases: Vec<u8>,
     frame_types: Vec<&'static str>,
+    ecn: Option<u8>,
 }
 
 fn tshark_available() -> bool {
@@ -97,6 +98,7 @@ fn tshark_facts(capture: &Path, keys: &Path) -> Vec<(u64, FrameFacts)> {
             "-e",
             "quic.frame_type",
         ])
+        .args(["-e", "ip.dsfield.ecn", "-e", "ipv6.tclass.ecn"])
         .output()
         .expect("tshark runs");
     assert!(
@@ -116,6 +118,7 @@ fn tshark_facts(capture: &Path, keys: &Path) -> Vec<(u64, FrameFacts)> {
                 pns: list(f[3]),
                 key_phases: list(f[4]),
                 frame_types,
+                ecn: f[6].parse().ok().or_else(|| f[7].parse().ok()),
             };
             (f[0].parse().unwrap(), facts)
         })
@@ -159,6 +162,7 @@ fn add_packet(facts: &mut FrameFacts, p: &QuicPacket) {
     facts.pns.extend(p.pn);
     facts.key_phases.extend(p.key_phase);
     facts.frame_types.extend(p.frames.iter().map(Frame::name));
+    facts.ecn = Some(p.ecn);
 }
 
 #[test]
@@ -183,6 +187,11 @@ fn same_packets_as_tshark() {
             "aioquic-resumption-0rtt.client.keys",
         ),
         ("aioquic-keyupdate.pcap", "aioquic-keyupdate.client.keys"),
+        ("aioquic-ecn-nft.pcap", "aioquic-ecn-nft.client.keys"),
+        (
+            "aioquic-rebind-relay.pcap",
+            "aioquic-rebind-relay.client.keys",
+        ),
     ];
     for (capture, keys) in cases {
         let (capture, keys) = (fixture(capture), fixture(keys));
