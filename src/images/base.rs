@@ -45,15 +45,19 @@ pub async fn ensure_base(
         )),
     }
     let started = Instant::now();
-    bootstrap(docker, progress).await?;
+    bootstrap_image(docker, BASE_IMAGE, progress).await?;
     Ok(ImageAction::Bootstrapped {
         image: BASE_IMAGE.to_string(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-async fn bootstrap(
+/// Creates `image` from nothing: `debootstrap --variant=minbase bookworm`
+/// into a temporary directory, then an import of that tree through the
+/// Docker API. Installs debootstrap first on a Debian-like host without it.
+pub async fn bootstrap_image(
     docker: &Docker,
+    image: &str,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), ImagesError> {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -84,13 +88,13 @@ async fn bootstrap(
     let mut command = tokio::process::Command::new(&debootstrap);
     command.args(["--variant=minbase", SUITE]).arg(root.path());
     run_logged(command, "debootstrap", progress).await?;
-    progress(&format!("importing the bootstrapped tree as {BASE_IMAGE}"));
-    import_tree(docker, root.path()).await
+    progress(&format!("importing the bootstrapped tree as {image}"));
+    import_tree(docker, root.path(), image).await
 }
 
 /// Streams `tar -c` of the tree into the daemon's image import, so the
 /// 200 MB archive never sits in memory.
-async fn import_tree(docker: &Docker, root: &Path) -> Result<(), ImagesError> {
+async fn import_tree(docker: &Docker, root: &Path, image: &str) -> Result<(), ImagesError> {
     let mut child = tokio::process::Command::new("tar")
         .args(["--numeric-owner", "-C"])
         .arg(root)
@@ -116,7 +120,7 @@ async fn import_tree(docker: &Docker, root: &Path) -> Result<(), ImagesError> {
             Err(e) => Some((Err(e), out)),
         }
     });
-    let (repo, tag) = docker::split_reference(BASE_IMAGE);
+    let (repo, tag) = docker::split_reference(image);
     let options = CreateImageOptions {
         from_src: Some("-".to_string()),
         repo: Some(repo.to_string()),

@@ -19,7 +19,7 @@ mod sim_binary;
 #[cfg(test)]
 mod add_backports_tests;
 
-pub use base::BASE_IMAGE;
+pub use base::{bootstrap_image, BASE_IMAGE};
 pub use context::{from_images, BuildContext};
 pub use docker::{connect, image_id, pull, ImageId, PROJECT_LABEL};
 pub use error::ImagesError;
