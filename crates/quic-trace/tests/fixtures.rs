@@ -349,3 +349,33 @@ fn port_rebinding_keeps_the_connection() {
         .any(|f| matches!(f, Frame::PathResponse { data } if *data == challenge.1));
     assert!(answered);
 }
+
+#[test]
+fn zero_length_connection_ids_use_the_four_tuple() {
+    // aioquic patched to zero-length CIDs (as quic-go clients use for their own CIDs);
+    // it also sends an invalid empty NEW_CONNECTION_ID, which the server rejects.
+    let t = load("aioquic-zero-cid.pcap", &["aioquic-zero-cid.client.keys"]);
+    assert_all_decrypted_except_frames(&t);
+    let to_client: Vec<&QuicPacket> = of_type(&t, PacketType::OneRtt)
+        .into_iter()
+        .filter(|p| p.direction == Some(Direction::ServerToClient))
+        .collect();
+    assert!(!to_client.is_empty());
+    assert!(to_client.iter().all(|p| p.dcid.is_empty() && p.decrypted));
+    let malformed = t
+        .packets
+        .iter()
+        .find_map(|p| p.frames_stopped.as_deref())
+        .unwrap();
+    assert!(malformed.contains("NEW_CONNECTION_ID"), "{malformed}");
+}
+
+fn assert_all_decrypted_except_frames(t: &Trace) {
+    for p in &t.packets {
+        assert!(
+            p.decrypted,
+            "frame {} {:?} not decrypted: {:?}",
+            p.frame, p.packet_type, p.undecryptable
+        );
+    }
+}
