@@ -53,7 +53,13 @@ impl CaptureSocket {
         // Protocol 0 receives nothing until bind, so no other interface's
         // frames slip in between socket() and bind().
         // SAFETY: plain socket creation; the result is checked.
-        let raw: RawFd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        let raw: RawFd = unsafe {
+            libc::socket(
+                libc::AF_PACKET,
+                libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                0,
+            )
+        };
         if raw < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -90,7 +96,10 @@ impl CaptureSocket {
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<FrameMeta>> {
         let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         let mut control: [u64; 16] = [0; 16];
-        let mut iov: libc::iovec = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut iov: libc::iovec = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
         // SAFETY: zeroed msghdr, then every pointer set to live buffers above.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
@@ -110,7 +119,12 @@ impl CaptureSocket {
         }
         let total: usize = n as usize;
         if total < VNET_HDR_LEN {
-            return Ok(Some(FrameMeta { unix_nanos: now_unix_nanos(), outgoing: true, vnet: VnetHeader::default(), len: 0 }));
+            return Ok(Some(FrameMeta {
+                unix_nanos: now_unix_nanos(),
+                outgoing: true,
+                vnet: VnetHeader::default(),
+                len: 0,
+            }));
         }
         let vnet: VnetHeader = VnetHeader {
             flags: buf[0],
@@ -137,7 +151,8 @@ fn timestamp_from(msg: &libc::msghdr) -> Option<u64> {
     unsafe {
         let mut cmsg: *mut libc::cmsghdr = libc::CMSG_FIRSTHDR(msg);
         while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 return Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64);
             }
@@ -155,7 +170,12 @@ pub fn now_unix_nanos() -> u64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn set_int_option(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+pub(crate) fn set_int_option(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: value lives across the call and its size is passed.
     let rc: libc::c_int = unsafe {
         libc::setsockopt(

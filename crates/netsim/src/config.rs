@@ -34,7 +34,9 @@ environment: SCENARIO, WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SI
 /// Builds the configuration; `args` excludes the program name.
 pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
     let scenario_text: String = if args.is_empty() {
-        env("SCENARIO").ok_or_else(|| "SCENARIO is not set and no scenario was given on the command line".to_string())?
+        env("SCENARIO").ok_or_else(|| {
+            "SCENARIO is not set and no scenario was given on the command line".to_string()
+        })?
     } else {
         args.join(" ")
     };
@@ -42,13 +44,23 @@ pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Con
     let scenario: Scenario = parse_scenario(&words)?;
     let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
     let subnet = |name: &str| -> Result<Option<Subnet>, String> {
-        non_empty(name).map(|v| parse_subnet(v.trim()).map_err(|e| format!("{name}: {e}"))).transpose()
+        non_empty(name)
+            .map(|v| parse_subnet(v.trim()).map_err(|e| format!("{name}: {e}")))
+            .transpose()
     };
     let seed: Option<u64> = non_empty("SIM_SEED")
-        .map(|v| v.trim().parse::<u64>().map_err(|_| format!("SIM_SEED={v:?} is not a whole number")))
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("SIM_SEED={v:?} is not a whole number"))
+        })
         .transpose()?;
     let ready_port: u16 = non_empty("SIM_READY_PORT")
-        .map(|v| v.trim().parse::<u16>().map_err(|_| format!("SIM_READY_PORT={v:?} is not a port number")))
+        .map(|v| {
+            v.trim()
+                .parse::<u16>()
+                .map_err(|_| format!("SIM_READY_PORT={v:?} is not a port number"))
+        })
         .transpose()?
         .unwrap_or(READY_PORT);
     Ok(Config {
@@ -69,31 +81,55 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k: &str| map.get(k).cloned()
     }
 
     #[test]
     fn scenario_from_env_or_args() {
-        let env = env_of(&[("SCENARIO", "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25"), ("WAITFORSERVER", "server:443")]);
+        let env = env_of(&[
+            (
+                "SCENARIO",
+                "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25",
+            ),
+            ("WAITFORSERVER", "server:443"),
+        ]);
         let config: Config = load(&[], &env).unwrap();
         assert_eq!(config.scenario.name, "simple-p2p");
         assert_eq!(config.wait_for_server.as_deref(), Some("server:443"));
         assert_eq!(config.logs_dir, PathBuf::from("/logs"));
         assert_eq!(config.ready_port, 57832);
-        let args: Vec<String> = vec!["droplist".into(), "--delay=1ms".into(), "--bandwidth=1Gbps".into(), "--queue=5".into()];
+        let args: Vec<String> = vec![
+            "droplist".into(),
+            "--delay=1ms".into(),
+            "--bandwidth=1Gbps".into(),
+            "--queue=5".into(),
+        ];
         assert_eq!(load(&args, &env).unwrap().scenario.name, "droplist");
     }
 
     #[test]
     fn bad_environment_is_explained() {
-        assert!(load(&[], &env_of(&[])).unwrap_err().contains("SCENARIO is not set"));
+        assert!(load(&[], &env_of(&[]))
+            .unwrap_err()
+            .contains("SCENARIO is not set"));
         let base: &str = "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25";
         let e = load(&[], &env_of(&[("SCENARIO", base), ("SIM_SEED", "x")])).unwrap_err();
         assert!(e.contains("SIM_SEED"), "{e}");
-        let e = load(&[], &env_of(&[("SCENARIO", base), ("SIM_LEFT_SUBNET", "10.0.0.0")])).unwrap_err();
+        let e = load(
+            &[],
+            &env_of(&[("SCENARIO", base), ("SIM_LEFT_SUBNET", "10.0.0.0")]),
+        )
+        .unwrap_err();
         assert!(e.contains("SIM_LEFT_SUBNET"), "{e}");
-        let e = load(&[], &env_of(&[("SCENARIO", base), ("SIM_READY_PORT", "99999")])).unwrap_err();
+        let e = load(
+            &[],
+            &env_of(&[("SCENARIO", base), ("SIM_READY_PORT", "99999")]),
+        )
+        .unwrap_err();
         assert!(e.contains("SIM_READY_PORT"), "{e}");
     }
 }

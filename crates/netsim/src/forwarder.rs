@@ -4,8 +4,8 @@
 //! frame of each interface in that side's trace.
 
 use crate::capture::{
-    CaptureSocket, FrameMeta, MAX_FRAME, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE, VNET_GSO_TCPV4, VNET_GSO_TCPV6,
-    VNET_GSO_UDP_L4, VNET_HDR_LEN,
+    CaptureSocket, FrameMeta, MAX_FRAME, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE,
+    VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, VNET_HDR_LEN,
 };
 use crate::clock::mono_nanos;
 use crate::gso::{segment, GsoKind};
@@ -70,7 +70,10 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn new(sides: [Side; 2], links: [Link<Vec<u8>>; 2], impairments: Impairments) -> Forwarder {
-        let own_addrs: HashSet<IpAddr> = sides.iter().flat_map(|s| s.iface.addrs.iter().map(|(a, _)| *a)).collect();
+        let own_addrs: HashSet<IpAddr> = sides
+            .iter()
+            .flat_map(|s| s.iface.addrs.iter().map(|(a, _)| *a))
+            .collect();
         let start_ns: u64 = mono_nanos();
         Forwarder {
             sides,
@@ -106,8 +109,8 @@ impl Forwarder {
             if ready[3] {
                 accept_and_close(listener);
             }
-            for side in 0..2 {
-                if ready[side] {
+            for (side, readable) in ready.iter().take(2).enumerate() {
+                if *readable {
                     self.drain(side)?;
                 }
             }
@@ -115,7 +118,12 @@ impl Forwarder {
     }
 
     /// Waits until a descriptor is readable or the next timer is due.
-    fn wait(&self, now: u64, signals: &StopSignals, listener: &TcpListener) -> Result<[bool; 4], String> {
+    fn wait(
+        &self,
+        now: u64,
+        signals: &StopSignals,
+        listener: &TcpListener,
+    ) -> Result<[bool; 4], String> {
         let mut deadline: u64 = self.next_flush_ns;
         for link in &self.links {
             if let Some(at) = link.next_arrival() {
@@ -134,7 +142,14 @@ impl Forwarder {
             poll_in(listener.as_raw_fd()),
         ];
         // SAFETY: fds and timeout are valid for the call.
-        let rc: libc::c_int = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &timeout, std::ptr::null()) };
+        let rc: libc::c_int = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &timeout,
+                std::ptr::null(),
+            )
+        };
         if rc < 0 {
             let err: std::io::Error = std::io::Error::last_os_error();
             if err.kind() == std::io::ErrorKind::Interrupted {
@@ -146,11 +161,20 @@ impl Forwarder {
     }
 
     fn drain(&mut self, side: usize) -> Result<(), String> {
+        // Arrival times come from the kernel's receive timestamps, so a late
+        // wake-up of the simulator does not bunch packets up in the model.
+        let mono_minus_unix: i128 =
+            i128::from(mono_nanos()) - i128::from(crate::capture::now_unix_nanos());
         for _ in 0..BATCH {
             let meta: FrameMeta = match self.sides[side].capture.recv(&mut self.buf) {
                 Ok(Some(meta)) => meta,
                 Ok(None) => return Ok(()),
-                Err(e) => return Err(format!("capturing on {} failed: {e}", self.sides[side].iface.name)),
+                Err(e) => {
+                    return Err(format!(
+                        "capturing on {} failed: {e}",
+                        self.sides[side].iface.name
+                    ))
+                }
             };
             let frame_end: usize = VNET_HDR_LEN + meta.len;
             self.sides[side]
@@ -158,7 +182,9 @@ impl Forwarder {
                 .record(meta.unix_nanos, &self.buf[VNET_HDR_LEN..frame_end])
                 .map_err(|e| format!("writing the {} trace failed: {e}", side_name(side)))?;
             if !meta.outgoing {
-                self.ingest(side, meta);
+                let arrival: u64 = (i128::from(meta.unix_nanos) + mono_minus_unix)
+                    .clamp(0, i128::from(u64::MAX)) as u64;
+                self.ingest(side, meta, arrival.min(mono_nanos()));
             }
         }
         Ok(())
@@ -166,7 +192,7 @@ impl Forwarder {
 
     /// Takes a frame that arrived on `side` and, if it is for the other side,
     /// offers it to the link.
-    fn ingest(&mut self, side: usize, meta: FrameMeta) {
+    fn ingest(&mut self, side: usize, meta: FrameMeta, arrival: u64) {
         let frame: &[u8] = &self.buf[VNET_HDR_LEN..VNET_HDR_LEN + meta.len];
         if frame.len() < 14 {
             return;
@@ -181,7 +207,12 @@ impl Forwarder {
             Err(_) => return,
         };
         let egress: usize = 1 - side;
-        if self.own_addrs.contains(&info.dst) || !self.sides[egress].subnets.iter().any(|s| s.contains(info.dst)) {
+        if self.own_addrs.contains(&info.dst)
+            || !self.sides[egress]
+                .subnets
+                .iter()
+                .any(|s| s.contains(info.dst))
+        {
             return;
         }
         let split: Result<(Vec<Vec<u8>>, bool), String> = split_offload(ip, &info, meta);
@@ -193,13 +224,15 @@ impl Forwarder {
                 packets
             }
             Err(e) => {
-                self.note(format!("dropping a packet from the {} side: {e}", side_name(side)));
+                self.note(format!(
+                    "dropping a packet from the {} side: {e}",
+                    side_name(side)
+                ));
                 return;
             }
         };
-        let now: u64 = mono_nanos();
         for packet in packets {
-            self.offer(side, now, packet);
+            self.offer(side, arrival, packet);
         }
     }
 
@@ -209,14 +242,21 @@ impl Forwarder {
         let egress_mtu: usize = self.sides[1 - dir].iface.mtu;
         if packet.len() > egress_mtu {
             self.stats[dir].oversize += 1;
-            self.note(format!("dropping a {}-byte packet {}: larger than the {}-byte MTU", packet.len(), direction(dir).name(), egress_mtu));
+            self.note(format!(
+                "dropping a {}-byte packet {}: larger than the {}-byte MTU",
+                packet.len(),
+                direction(dir).name(),
+                egress_mtu
+            ));
             return;
         }
         if !decrement_hop_limit(&mut packet) {
             return;
         }
         let elapsed: Duration = Duration::from_nanos(now.saturating_sub(self.start_ns));
-        let verdict: Verdict = self.impairments.apply(direction(dir), elapsed, &mut packet, &mut self.log);
+        let verdict: Verdict =
+            self.impairments
+                .apply(direction(dir), elapsed, &mut packet, &mut self.log);
         self.print_log();
         match verdict {
             Verdict::Drop(_) => {
@@ -244,7 +284,11 @@ impl Forwarder {
                     Err(e) => {
                         self.stats[dir].send_errors += 1;
                         if self.stats[dir].send_errors <= 10 {
-                            self.note(format!("sending a {}-byte packet {} failed: {e}", packet.len(), direction(dir).name()));
+                            self.note(format!(
+                                "sending a {}-byte packet {} failed: {e}",
+                                packet.len(),
+                                direction(dir).name()
+                            ));
                         }
                     }
                 }
@@ -257,7 +301,11 @@ impl Forwarder {
         for dir in 0..2 {
             let state: Option<bool> = self.impairments.blackhole_state(direction(dir), elapsed);
             if state != self.blackhole_state[dir] && self.blackhole_state[dir].is_some() {
-                let what: &str = if state == Some(true) { "on (dropping everything)" } else { "off" };
+                let what: &str = if state == Some(true) {
+                    "on (dropping everything)"
+                } else {
+                    "off"
+                };
                 self.note(format!("blackhole {} {what}", direction(dir).name()));
             }
             self.blackhole_state[dir] = state;
@@ -282,7 +330,9 @@ impl Forwarder {
     fn flush_traces(&mut self) -> Result<(), String> {
         for (index, side) in self.sides.iter_mut().enumerate() {
             if side.trace.has_pending() {
-                side.trace.flush().map_err(|e| format!("writing the {} trace failed: {e}", side_name(index)))?;
+                side.trace
+                    .flush()
+                    .map_err(|e| format!("writing the {} trace failed: {e}", side_name(index)))?;
             }
         }
         Ok(())
@@ -307,7 +357,12 @@ impl Forwarder {
             );
         }
         for (index, side) in self.sides.iter().enumerate() {
-            println!("{} trace ({}): {} frames", side_name(index), side.iface.name, side.trace.records());
+            println!(
+                "{} trace ({}): {} frames",
+                side_name(index),
+                side.iface.name,
+                side.trace.records()
+            );
         }
         Ok(())
     }
@@ -330,7 +385,11 @@ fn side_name(index: usize) -> &'static str {
 }
 
 fn poll_in(fd: i32) -> libc::pollfd {
-    libc::pollfd { fd, events: libc::POLLIN, revents: 0 }
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
 }
 
 /// Readiness connections only need to succeed; close them at once.
@@ -342,7 +401,11 @@ fn accept_and_close(listener: &TcpListener) {
 
 /// Turns one received packet into wire-sized packets with real checksums;
 /// the flag tells whether it was an offload super-packet.
-fn split_offload(ip: &[u8], info: &IpInfo, meta: FrameMeta) -> Result<(Vec<Vec<u8>>, bool), String> {
+fn split_offload(
+    ip: &[u8],
+    info: &IpInfo,
+    meta: FrameMeta,
+) -> Result<(Vec<Vec<u8>>, bool), String> {
     let packet: &[u8] = &ip[..info.total_len];
     let kind: GsoKind = match meta.vnet.gso_type & !VNET_GSO_ECN {
         VNET_GSO_NONE => {
@@ -354,7 +417,12 @@ fn split_offload(ip: &[u8], info: &IpInfo, meta: FrameMeta) -> Result<(Vec<Vec<u
         }
         VNET_GSO_UDP_L4 => GsoKind::Udp,
         VNET_GSO_TCPV4 | VNET_GSO_TCPV6 => GsoKind::Tcp,
-        other => return Err(format!("{}-byte offload packet of unsupported type {other}", packet.len())),
+        other => {
+            return Err(format!(
+                "{}-byte offload packet of unsupported type {other}",
+                packet.len()
+            ))
+        }
     };
     let pieces: Vec<Vec<u8>> = segment(packet, kind, usize::from(meta.vnet.gso_size))
         .map_err(|e| format!("{}-byte offload packet cannot be split: {e}", packet.len()))?;

@@ -2,7 +2,9 @@
 //! wire-sized packets, as the sender's NIC would have done. Endpoints that keep
 //! offloads on hand such packets to the simulator over veth.
 
-use crate::packet::{fix_ipv4_header_checksum, fix_l4_checksum, parse_ip, IpInfo, PROTO_TCP, PROTO_UDP};
+use crate::packet::{
+    fix_ipv4_header_checksum, fix_l4_checksum, parse_ip, IpInfo, PROTO_TCP, PROTO_UDP,
+};
 
 /// Kind of offload the kernel reported for a received packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +23,10 @@ pub fn segment(packet: &[u8], kind: GsoKind, segment_size: usize) -> Result<Vec<
     match (kind, info.protocol) {
         (GsoKind::Udp, PROTO_UDP) => segment_udp(packet, &info, segment_size),
         (GsoKind::Tcp, PROTO_TCP) => segment_tcp(packet, &info, segment_size),
-        _ => Err(format!("offload type {kind:?} does not match IP protocol {}", info.protocol)),
+        _ => Err(format!(
+            "offload type {kind:?} does not match IP protocol {}",
+            info.protocol
+        )),
     }
 }
 
@@ -54,7 +59,12 @@ fn segment_tcp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>
         return Err("TCP header truncated".to_string());
     }
     let headers: &[u8] = &packet[..header_end];
-    let first_seq: u32 = u32::from_be_bytes([packet[at + 4], packet[at + 5], packet[at + 6], packet[at + 7]]);
+    let first_seq: u32 = u32::from_be_bytes([
+        packet[at + 4],
+        packet[at + 5],
+        packet[at + 6],
+        packet[at + 7],
+    ]);
     let flags: u8 = packet[at + 13];
     let chunks: Vec<&[u8]> = packet[header_end..].chunks(size).collect();
     let last: usize = chunks.len().saturating_sub(1);
@@ -130,8 +140,13 @@ mod tests {
         segment_bytes[4..8].copy_from_slice(&1000u32.to_be_bytes());
         segment_bytes[12] = 5 << 4;
         segment_bytes[13] = 0x18 | 0x01; // PSH ACK FIN
-        segment_bytes.extend(std::iter::repeat(7u8).take(2500));
-        let packet: Vec<u8> = l4_packet(addr("10.0.0.1"), addr("10.0.0.2"), PROTO_TCP, &segment_bytes);
+        segment_bytes.extend(std::iter::repeat_n(7u8, 2500));
+        let packet: Vec<u8> = l4_packet(
+            addr("10.0.0.1"),
+            addr("10.0.0.2"),
+            PROTO_TCP,
+            &segment_bytes,
+        );
         let pieces: Vec<Vec<u8>> = segment(&packet, GsoKind::Tcp, 1000).unwrap();
         assert_eq!(pieces.len(), 3);
         let seqs: Vec<u32> = pieces

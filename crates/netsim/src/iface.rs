@@ -21,7 +21,10 @@ pub struct Interface {
 impl Interface {
     /// The subnets this interface's addresses are in.
     pub fn subnets(&self) -> Vec<Subnet> {
-        self.addrs.iter().map(|(addr, prefix)| network_of(*addr, *prefix)).collect()
+        self.addrs
+            .iter()
+            .map(|(addr, prefix)| network_of(*addr, *prefix))
+            .collect()
     }
 
     pub fn first_v4(&self) -> Option<Ipv4Addr> {
@@ -47,15 +50,22 @@ pub struct Sides {
 pub fn network_of(addr: IpAddr, prefix: u8) -> Subnet {
     let masked: IpAddr = match addr {
         IpAddr::V4(a) => {
-            let mask: u32 = u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0);
+            let mask: u32 = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
             IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
         }
         IpAddr::V6(a) => {
-            let mask: u128 = u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0);
+            let mask: u128 = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
             IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
         }
     };
-    Subnet { addr: masked, prefix }
+    Subnet {
+        addr: masked,
+        prefix,
+    }
 }
 
 /// Parses `193.167.0.0/24` or `fd00:cafe:cafe::/64`.
@@ -63,7 +73,9 @@ pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
     let (addr, prefix) = text
         .split_once('/')
         .ok_or_else(|| format!("subnet {text:?} lacks a /prefix"))?;
-    let addr: IpAddr = addr.parse().map_err(|_| format!("subnet {text:?} has no valid address"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("subnet {text:?} has no valid address"))?;
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let prefix: u8 = prefix
         .parse::<u8>()
@@ -74,7 +86,11 @@ pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
 }
 
 /// Picks the two sides among the interfaces that carry global addresses.
-pub fn identify(interfaces: &[Interface], left_hint: Option<Subnet>, right_hint: Option<Subnet>) -> Result<Sides, String> {
+pub fn identify(
+    interfaces: &[Interface],
+    left_hint: Option<Subnet>,
+    right_hint: Option<Subnet>,
+) -> Result<Sides, String> {
     let candidates: Vec<&Interface> = interfaces.iter().filter(|i| !i.addrs.is_empty()).collect();
     let in_subnet = |hint: Subnet| -> Result<&Interface, String> {
         candidates
@@ -84,7 +100,11 @@ pub fn identify(interfaces: &[Interface], left_hint: Option<Subnet>, right_hint:
             .ok_or_else(|| format!("no interface has an address in {hint}"))
     };
     let others = |chosen: &Interface| -> Vec<&Interface> {
-        candidates.iter().filter(|i| i.name != chosen.name).copied().collect()
+        candidates
+            .iter()
+            .filter(|i| i.name != chosen.name)
+            .copied()
+            .collect()
     };
     let (left, right): (&Interface, &Interface) = match (left_hint, right_hint) {
         (Some(l), Some(r)) => (in_subnet(l)?, in_subnet(r)?),
@@ -101,7 +121,10 @@ pub fn identify(interfaces: &[Interface], left_hint: Option<Subnet>, right_hint:
     if left.name == right.name {
         return Err(format!("both sides resolve to interface {}", left.name));
     }
-    Ok(Sides { left: left.clone(), right: right.clone() })
+    Ok(Sides {
+        left: left.clone(),
+        right: right.clone(),
+    })
 }
 
 fn single<'a>(list: Vec<&'a Interface>, what: &str) -> Result<&'a Interface, String> {
@@ -115,8 +138,13 @@ fn single<'a>(list: Vec<&'a Interface>, what: &str) -> Result<&'a Interface, Str
     }
 }
 
-fn by_lower_address<'a>(candidates: &[&'a Interface]) -> Result<(&'a Interface, &'a Interface), String> {
-    let mut with_v4: Vec<(Ipv4Addr, &Interface)> = candidates.iter().filter_map(|i| Some((i.first_v4()?, *i))).collect();
+fn by_lower_address<'a>(
+    candidates: &[&'a Interface],
+) -> Result<(&'a Interface, &'a Interface), String> {
+    let mut with_v4: Vec<(Ipv4Addr, &Interface)> = candidates
+        .iter()
+        .filter_map(|i| Some((i.first_v4()?, *i)))
+        .collect();
     if with_v4.len() != 2 {
         return Err(format!(
             "expected exactly two interfaces with an IPv4 address, found {} ({}); set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET",
@@ -134,7 +162,10 @@ pub fn list_interfaces() -> Result<Vec<Interface>, String> {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills head with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(format!("cannot list interfaces: {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "cannot list interfaces: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     let mut cursor: *mut libc::ifaddrs = head;
     while !cursor.is_null() {
@@ -142,7 +173,9 @@ pub fn list_interfaces() -> Result<Vec<Interface>, String> {
         let entry: &libc::ifaddrs = unsafe { &*cursor };
         cursor = entry.ifa_next;
         // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let name: String = unsafe { CStr::from_ptr(entry.ifa_name) }.to_string_lossy().into_owned();
+        let name: String = unsafe { CStr::from_ptr(entry.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
         if name == "lo" || entry.ifa_flags & libc::IFF_LOOPBACK as u32 != 0 {
             continue;
         }
@@ -172,7 +205,10 @@ fn address_of(entry: &libc::ifaddrs) -> Option<(IpAddr, u8)> {
                 let addr: &libc::sockaddr_in = &*entry.ifa_addr.cast();
                 let mask: &libc::sockaddr_in = &*entry.ifa_netmask.cast();
                 let ip: Ipv4Addr = Ipv4Addr::from(addr.sin_addr.s_addr.to_ne_bytes());
-                Some((IpAddr::V4(ip), u32::from_be(mask.sin_addr.s_addr).count_ones() as u8))
+                Some((
+                    IpAddr::V4(ip),
+                    u32::from_be(mask.sin_addr.s_addr).count_ones() as u8,
+                ))
             }
             libc::AF_INET6 => {
                 let addr: &libc::sockaddr_in6 = &*entry.ifa_addr.cast();
@@ -181,7 +217,12 @@ fn address_of(entry: &libc::ifaddrs) -> Option<(IpAddr, u8)> {
                 if ip.segments()[0] & 0xffc0 == 0xfe80 {
                     return None;
                 }
-                let prefix: u8 = mask.sin6_addr.s6_addr.iter().map(|b| b.count_ones() as u8).sum();
+                let prefix: u8 = mask
+                    .sin6_addr
+                    .s6_addr
+                    .iter()
+                    .map(|b| b.count_ones() as u8)
+                    .sum();
                 Some((IpAddr::V6(ip), prefix))
             }
             _ => None,
@@ -213,14 +254,20 @@ mod tests {
         Interface {
             name: name.to_string(),
             index: 1,
-            addrs: addrs.iter().map(|(a, p)| (a.parse().unwrap(), *p)).collect(),
+            addrs: addrs
+                .iter()
+                .map(|(a, p)| (a.parse().unwrap(), *p))
+                .collect(),
             mtu: 1500,
         }
     }
 
     #[test]
     fn lower_address_is_left_whatever_the_order() {
-        let right: Interface = iface("eth0", &[("193.167.100.2", 24), ("fd00:cafe:cafe:100::2", 64)]);
+        let right: Interface = iface(
+            "eth0",
+            &[("193.167.100.2", 24), ("fd00:cafe:cafe:100::2", 64)],
+        );
         let left: Interface = iface("eth1", &[("193.167.0.2", 24), ("fd00:cafe:cafe::2", 64)]);
         let sides: Sides = identify(&[right.clone(), left.clone()], None, None).unwrap();
         assert_eq!(sides.left.name, "eth1");
@@ -242,9 +289,13 @@ mod tests {
     #[test]
     fn ambiguous_or_missing_interfaces_are_errors() {
         let a: Interface = iface("eth0", &[("193.167.0.2", 24)]);
-        assert!(identify(&[a.clone()], None, None).unwrap_err().contains("exactly two"));
+        assert!(identify(std::slice::from_ref(&a), None, None)
+            .unwrap_err()
+            .contains("exactly two"));
         let hint: Subnet = parse_subnet("10.0.0.0/8").unwrap();
-        assert!(identify(&[a], Some(hint), None).unwrap_err().contains("no interface"));
+        assert!(identify(&[a], Some(hint), None)
+            .unwrap_err()
+            .contains("no interface"));
         assert!(parse_subnet("193.167.0.0").is_err());
         assert!(parse_subnet("193.167.0.0/33").is_err());
         assert!(parse_subnet("x/24").is_err());

@@ -4,8 +4,8 @@
 
 use crate::nat::{Nat, Subnet};
 use crate::packet::{
-    fix_l4_checksum, is_version_negotiation, parse_ip, ports, set_dst_addr, set_dst_port, set_src_addr,
-    set_src_port, udp_payload_range, IpInfo, PROTO_UDP,
+    fix_l4_checksum, is_version_negotiation, parse_ip, ports, set_dst_addr, set_dst_port,
+    set_src_addr, set_src_port, udp_payload_range, IpInfo, PROTO_UDP,
 };
 use crate::rng::Rng;
 use crate::scenario::{BlackholeDirection, RateSpec, ScenarioKind};
@@ -65,7 +65,11 @@ struct BurstRate {
 
 impl BurstRate {
     fn new(spec: RateSpec) -> BurstRate {
-        BurstRate { percent: spec.percent, max_burst: spec.max_burst.unwrap_or(u32::MAX), in_a_row: 0 }
+        BurstRate {
+            percent: spec.percent,
+            max_burst: spec.max_burst.unwrap_or(u32::MAX),
+            in_a_row: 0,
+        }
     }
 
     fn hit(&mut self, rng: &mut Rng) -> bool {
@@ -87,9 +91,21 @@ enum Model {
     None,
     Drop([BurstRate; 2]),
     Corrupt([BurstRate; 2]),
-    List { drops: [BTreeSet<u64>; 2], seen: [u64; 2] },
-    Blackhole { on: Duration, off: Duration, repeat: u32, directions: [bool; 2] },
-    Rebind { nat: Nat, next: Option<Duration>, freq: Option<Duration> },
+    List {
+        drops: [BTreeSet<u64>; 2],
+        seen: [u64; 2],
+    },
+    Blackhole {
+        on: Duration,
+        off: Duration,
+        repeat: u32,
+        directions: [bool; 2],
+    },
+    Rebind {
+        nat: Nat,
+        next: Option<Duration>,
+        freq: Option<Duration>,
+    },
 }
 
 /// Facts about the network the models need (only the NAT uses them).
@@ -108,16 +124,27 @@ impl Impairments {
     pub fn new(kind: &ScenarioKind, facts: NetFacts, rng: Rng) -> Impairments {
         let model: Model = match kind {
             ScenarioKind::SimpleP2p | ScenarioKind::TcpCrossTraffic => Model::None,
-            ScenarioKind::DropRate { to_server, to_client } => {
-                Model::Drop([BurstRate::new(*to_server), BurstRate::new(*to_client)])
-            }
-            ScenarioKind::CorruptRate { to_server, to_client } => {
-                Model::Corrupt([BurstRate::new(*to_server), BurstRate::new(*to_client)])
-            }
-            ScenarioKind::Droplist { to_server, to_client } => {
-                Model::List { drops: [to_server.clone(), to_client.clone()], seen: [0, 0] }
-            }
-            ScenarioKind::Blackhole { on, off, repeat, direction } => Model::Blackhole {
+            ScenarioKind::DropRate {
+                to_server,
+                to_client,
+            } => Model::Drop([BurstRate::new(*to_server), BurstRate::new(*to_client)]),
+            ScenarioKind::CorruptRate {
+                to_server,
+                to_client,
+            } => Model::Corrupt([BurstRate::new(*to_server), BurstRate::new(*to_client)]),
+            ScenarioKind::Droplist {
+                to_server,
+                to_client,
+            } => Model::List {
+                drops: [to_server.clone(), to_client.clone()],
+                seen: [0, 0],
+            },
+            ScenarioKind::Blackhole {
+                on,
+                off,
+                repeat,
+                direction,
+            } => Model::Blackhole {
                 on: *on,
                 off: *off,
                 repeat: *repeat,
@@ -127,7 +154,11 @@ impl Impairments {
                     BlackholeDirection::ToClient => [false, true],
                 },
             },
-            ScenarioKind::Rebind { first, freq, rebind_addr } => Model::Rebind {
+            ScenarioKind::Rebind {
+                first,
+                freq,
+                rebind_addr,
+            } => Model::Rebind {
                 nat: Nat::new(*rebind_addr, facts.client_nets, facts.sim_addrs),
                 next: Some(*first),
                 freq: *freq,
@@ -138,7 +169,13 @@ impl Impairments {
 
     /// Decides the fate of `packet` (an IP packet) entering the link `elapsed`
     /// after the link came up; may rewrite it. Log lines go to `log`.
-    pub fn apply(&mut self, dir: Direction, elapsed: Duration, packet: &mut [u8], log: &mut Vec<String>) -> Verdict {
+    pub fn apply(
+        &mut self,
+        dir: Direction,
+        elapsed: Duration,
+        packet: &mut [u8],
+        log: &mut Vec<String>,
+    ) -> Verdict {
         let info: Option<IpInfo> = parse_ip(packet).ok();
         let is_udp: bool = info.map(|i| i.protocol == PROTO_UDP).unwrap_or(false);
         let d: usize = dir.index();
@@ -146,7 +183,11 @@ impl Impairments {
             Model::None => Verdict::Forward,
             Model::Drop(rates) => {
                 if is_udp && rates[d].hit(&mut self.rng) {
-                    log.push(format!("drop-rate: dropping a packet {} ({} bytes)", dir.name(), packet.len()));
+                    log.push(format!(
+                        "drop-rate: dropping a packet {} ({} bytes)",
+                        dir.name(),
+                        packet.len()
+                    ));
                     Verdict::Drop(DropReason::Random)
                 } else {
                     Verdict::Forward
@@ -159,13 +200,23 @@ impl Impairments {
             Model::List { drops, seen } => {
                 seen[d] += 1;
                 if drops[d].contains(&seen[d]) {
-                    log.push(format!("droplist: dropping packet {} {} ({} bytes)", seen[d], dir.name(), packet.len()));
+                    log.push(format!(
+                        "droplist: dropping packet {} {} ({} bytes)",
+                        seen[d],
+                        dir.name(),
+                        packet.len()
+                    ));
                     Verdict::Drop(DropReason::Listed(seen[d]))
                 } else {
                     Verdict::Forward
                 }
             }
-            Model::Blackhole { on, off, repeat, directions } => {
+            Model::Blackhole {
+                on,
+                off,
+                repeat,
+                directions,
+            } => {
                 if directions[d] && blackhole_active(*on, *off, *repeat, elapsed) {
                     Verdict::Drop(DropReason::Blackhole)
                 } else {
@@ -194,9 +245,12 @@ impl Impairments {
     /// (false for every other scenario); for logging transitions.
     pub fn blackhole_state(&self, dir: Direction, elapsed: Duration) -> Option<bool> {
         match &self.model {
-            Model::Blackhole { on, off, repeat, directions } => {
-                Some(directions[dir.index()] && blackhole_active(*on, *off, *repeat, elapsed))
-            }
+            Model::Blackhole {
+                on,
+                off,
+                repeat,
+                directions,
+            } => Some(directions[dir.index()] && blackhole_active(*on, *off, *repeat, elapsed)),
             _ => None,
         }
     }
@@ -249,8 +303,17 @@ fn corrupt(
     Verdict::Corrupted
 }
 
-fn translate(nat: &mut Nat, rng: &mut Rng, dir: Direction, packet: &mut [u8], info: &IpInfo, log: &mut Vec<String>) -> Verdict {
-    let Some((sport, dport)) = ports(packet, info) else { return Verdict::Forward };
+fn translate(
+    nat: &mut Nat,
+    rng: &mut Rng,
+    dir: Direction,
+    packet: &mut [u8],
+    info: &IpInfo,
+    log: &mut Vec<String>,
+) -> Verdict {
+    let Some((sport, dport)) = ports(packet, info) else {
+        return Verdict::Forward;
+    };
     match dir {
         Direction::ToServer => {
             let (addr, port): (IpAddr, u16) = nat.outbound((info.src, sport), rng);
@@ -263,7 +326,10 @@ fn translate(nat: &mut Nat, rng: &mut Rng, dir: Direction, packet: &mut [u8], in
                 set_dst_port(packet, info, port);
             }
             None => {
-                log.push(format!("rebind: no binding for {}:{dport}, dropping a packet to client", info.dst));
+                log.push(format!(
+                    "rebind: no binding for {}:{dport}, dropping a packet to client",
+                    info.dst
+                ));
                 return Verdict::Drop(DropReason::UnknownBinding);
             }
         },
@@ -290,14 +356,23 @@ mod tests {
     fn impairments(line: &str, seed: u64) -> Impairments {
         let scenario = parse_scenario_line(line).unwrap();
         let facts: NetFacts = NetFacts {
-            client_nets: vec![Subnet { addr: ip("193.167.0.0"), prefix: 24 }],
+            client_nets: vec![Subnet {
+                addr: ip("193.167.0.0"),
+                prefix: 24,
+            }],
             sim_addrs: [ip("193.167.0.2")].into_iter().collect(),
         };
         Impairments::new(&scenario.kind, facts, Rng::from_seed(seed))
     }
 
     fn to_server(payload: &[u8]) -> Vec<u8> {
-        udp_packet(ip("193.167.0.100"), ip("193.167.100.100"), 50000, 443, payload)
+        udp_packet(
+            ip("193.167.0.100"),
+            ip("193.167.100.100"),
+            50000,
+            443,
+            payload,
+        )
     }
 
     fn to_client(port: u16, dst: &str) -> Vec<u8> {
@@ -306,7 +381,10 @@ mod tests {
 
     #[test]
     fn droplist_counts_every_packet_per_direction() {
-        let mut imp: Impairments = impairments(&format!("droplist {LINK} --drops_to_server=2,3 --drops_to_client=1"), 1);
+        let mut imp: Impairments = impairments(
+            &format!("droplist {LINK} --drops_to_server=2,3 --drops_to_client=1"),
+            1,
+        );
         let mut log: Vec<String> = Vec::new();
         let mut verdicts: Vec<Verdict> = Vec::new();
         for _ in 0..4 {
@@ -315,7 +393,8 @@ mod tests {
         }
         // A TCP packet counts too.
         let mut tcp: Vec<u8> = l4_packet(ip("193.167.100.100"), ip("193.167.0.100"), 6, &[0; 20]);
-        let first_to_client: Verdict = imp.apply(Direction::ToClient, Duration::ZERO, &mut tcp, &mut log);
+        let first_to_client: Verdict =
+            imp.apply(Direction::ToClient, Duration::ZERO, &mut tcp, &mut log);
         assert_eq!(
             verdicts,
             vec![
@@ -331,7 +410,12 @@ mod tests {
 
     #[test]
     fn drop_rate_respects_burst_limit_and_spares_tcp() {
-        let mut imp: Impairments = impairments(&format!("drop-rate {LINK} --rate_to_server=100 --rate_to_client=0 --burst_to_server=3"), 5);
+        let mut imp: Impairments = impairments(
+            &format!(
+                "drop-rate {LINK} --rate_to_server=100 --rate_to_client=0 --burst_to_server=3"
+            ),
+            5,
+        );
         let mut log: Vec<String> = Vec::new();
         let pattern: Vec<bool> = (0..8)
             .map(|_| {
@@ -339,16 +423,28 @@ mod tests {
                 imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log) == Verdict::Forward
             })
             .collect();
-        assert_eq!(pattern, vec![false, false, false, true, false, false, false, true]);
+        assert_eq!(
+            pattern,
+            vec![false, false, false, true, false, false, false, true]
+        );
         let mut reply: Vec<u8> = to_client(50000, "193.167.0.100");
-        assert_eq!(imp.apply(Direction::ToClient, Duration::ZERO, &mut reply, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(Direction::ToClient, Duration::ZERO, &mut reply, &mut log),
+            Verdict::Forward
+        );
         let mut tcp: Vec<u8> = l4_packet(ip("193.167.0.100"), ip("193.167.100.100"), 6, &[0; 20]);
-        assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut tcp, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(Direction::ToServer, Duration::ZERO, &mut tcp, &mut log),
+            Verdict::Forward
+        );
     }
 
     #[test]
     fn drop_rate_is_close_to_configured() {
-        let mut imp: Impairments = impairments(&format!("drop-rate {LINK} --rate_to_server=2 --rate_to_client=30"), 9);
+        let mut imp: Impairments = impairments(
+            &format!("drop-rate {LINK} --rate_to_server=2 --rate_to_client=30"),
+            9,
+        );
         let mut log: Vec<String> = Vec::new();
         let dropped: usize = (0..100_000)
             .filter(|_| {
@@ -361,23 +457,37 @@ mod tests {
 
     #[test]
     fn corruption_changes_one_early_byte_and_keeps_checksum() {
-        let mut imp: Impairments = impairments(&format!("corrupt-rate {LINK} --rate_to_server=100 --rate_to_client=100"), 2);
+        let mut imp: Impairments = impairments(
+            &format!("corrupt-rate {LINK} --rate_to_server=100 --rate_to_client=100"),
+            2,
+        );
         let mut log: Vec<String> = Vec::new();
         let payload: Vec<u8> = vec![0xc3; 1200];
         for _ in 0..200 {
             let mut p: Vec<u8> = to_server(&payload);
             let original: Vec<u8> = p.clone();
-            assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log), Verdict::Corrupted);
+            assert_eq!(
+                imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log),
+                Verdict::Corrupted
+            );
             let info: IpInfo = parse_ip(&p).unwrap();
             assert!(l4_checksum_ok(&p, &info));
             let changed: Vec<usize> = (28..p.len()).filter(|i| p[*i] != original[*i]).collect();
             assert_eq!(changed.len(), 1);
             assert!(changed[0] - 28 < 50);
         }
-        let mut vn: Vec<u8> = to_client(50000, "193.167.0.100");
-        vn = udp_packet(ip("193.167.100.100"), ip("193.167.0.100"), 443, 50000, &[0x80, 0, 0, 0, 0, 8, 1, 2, 3]);
+        let mut vn: Vec<u8> = udp_packet(
+            ip("193.167.100.100"),
+            ip("193.167.0.100"),
+            443,
+            50000,
+            &[0x80, 0, 0, 0, 0, 8, 1, 2, 3],
+        );
         let before: Vec<u8> = vn.clone();
-        assert_eq!(imp.apply(Direction::ToClient, Duration::ZERO, &mut vn, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(Direction::ToClient, Duration::ZERO, &mut vn, &mut log),
+            Verdict::Forward
+        );
         assert_eq!(vn, before);
     }
 
@@ -386,30 +496,58 @@ mod tests {
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
         // on 5s, off 2s, twice, then open forever.
-        let states: Vec<bool> = [0, 4999, 5000, 6999, 7000, 11999, 12000, 13999, 14000, 100_000]
-            .iter()
-            .map(|t| blackhole_active(s(5), s(2), 2, ms(*t)))
-            .collect();
-        assert_eq!(states, vec![false, false, true, true, false, false, true, true, false, false]);
-        let mut imp: Impairments = impairments(&format!("blackhole {LINK} --on=1s --off=1s --direction=toserver"), 1);
+        let states: Vec<bool> = [
+            0, 4999, 5000, 6999, 7000, 11999, 12000, 13999, 14000, 100_000,
+        ]
+        .iter()
+        .map(|t| blackhole_active(s(5), s(2), 2, ms(*t)))
+        .collect();
+        assert_eq!(
+            states,
+            vec![false, false, true, true, false, false, true, true, false, false]
+        );
+        let mut imp: Impairments = impairments(
+            &format!("blackhole {LINK} --on=1s --off=1s --direction=toserver"),
+            1,
+        );
         let mut log: Vec<String> = Vec::new();
         let mut p: Vec<u8> = to_server(b"x");
-        assert_eq!(imp.apply(Direction::ToServer, ms(1500), &mut p, &mut log), Verdict::Drop(DropReason::Blackhole));
+        assert_eq!(
+            imp.apply(Direction::ToServer, ms(1500), &mut p, &mut log),
+            Verdict::Drop(DropReason::Blackhole)
+        );
         let mut r: Vec<u8> = to_client(50000, "193.167.0.100");
-        assert_eq!(imp.apply(Direction::ToClient, ms(1500), &mut r, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(Direction::ToClient, ms(1500), &mut r, &mut log),
+            Verdict::Forward
+        );
     }
 
     #[test]
     fn rebind_translates_both_ways_and_drops_stale_replies() {
-        let mut imp: Impairments = impairments(&format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr"), 4);
+        let mut imp: Impairments = impairments(
+            &format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr"),
+            4,
+        );
         let mut log: Vec<String> = Vec::new();
         let mut p: Vec<u8> = to_server(b"hello");
-        assert_eq!(imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(Direction::ToServer, Duration::ZERO, &mut p, &mut log),
+            Verdict::Forward
+        );
         let info: IpInfo = parse_ip(&p).unwrap();
-        assert_eq!((info.src, ports(&p, &info).unwrap().0), (ip("193.167.0.100"), 50000));
+        assert_eq!(
+            (info.src, ports(&p, &info).unwrap().0),
+            (ip("193.167.0.100"), 50000)
+        );
         // After the first rebind the flow has a new source address and port.
         let mut q: Vec<u8> = to_server(b"hello");
-        imp.apply(Direction::ToServer, Duration::from_millis(1500), &mut q, &mut log);
+        imp.apply(
+            Direction::ToServer,
+            Duration::from_millis(1500),
+            &mut q,
+            &mut log,
+        );
         let info: IpInfo = parse_ip(&q).unwrap();
         let (new_port, _) = ports(&q, &info).unwrap();
         assert_ne!(info.src, ip("193.167.0.100"));
@@ -417,13 +555,29 @@ mod tests {
         // A reply to the old binding is dropped, one to the new binding is translated back.
         let mut stale: Vec<u8> = to_client(50000, "193.167.0.100");
         assert_eq!(
-            imp.apply(Direction::ToClient, Duration::from_millis(1600), &mut stale, &mut log),
+            imp.apply(
+                Direction::ToClient,
+                Duration::from_millis(1600),
+                &mut stale,
+                &mut log
+            ),
             Verdict::Drop(DropReason::UnknownBinding)
         );
         let mut fresh: Vec<u8> = to_client(new_port, &info.src.to_string());
-        assert_eq!(imp.apply(Direction::ToClient, Duration::from_millis(1600), &mut fresh, &mut log), Verdict::Forward);
+        assert_eq!(
+            imp.apply(
+                Direction::ToClient,
+                Duration::from_millis(1600),
+                &mut fresh,
+                &mut log
+            ),
+            Verdict::Forward
+        );
         let back: IpInfo = parse_ip(&fresh).unwrap();
-        assert_eq!((back.dst, ports(&fresh, &back).unwrap().1), (ip("193.167.0.100"), 50000));
+        assert_eq!(
+            (back.dst, ports(&fresh, &back).unwrap().1),
+            (ip("193.167.0.100"), 50000)
+        );
         assert!(l4_checksum_ok(&fresh, &back));
         assert!(log.iter().any(|l| l.contains("rebinding")));
     }

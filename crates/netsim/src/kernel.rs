@@ -5,7 +5,10 @@
 
 /// Namespaced sysctls the orchestrator must set on the sim container
 /// (Docker `HostConfig.Sysctls`).
-pub const SYSCTLS: &[(&str, &str)] = &[("net.ipv4.ip_forward", "0"), ("net.ipv6.conf.all.forwarding", "0")];
+pub const SYSCTLS: &[(&str, &str)] = &[
+    ("net.ipv4.ip_forward", "0"),
+    ("net.ipv6.conf.all.forwarding", "0"),
+];
 
 /// Capabilities the sim container needs (Docker `HostConfig.CapAdd`): raw
 /// and packet sockets (NET_RAW), forced socket buffer sizes (NET_ADMIN).
@@ -15,7 +18,11 @@ pub const CAPABILITIES: &[&str] = &["NET_ADMIN", "NET_RAW"];
 /// interfaces; turns them off where /proc/sys is writable, fails otherwise.
 pub fn ensure_no_kernel_forwarding(interfaces: &[&str]) -> Result<(), String> {
     let mut keys: Vec<String> = vec!["net/ipv4/ip_forward".to_string()];
-    keys.extend(interfaces.iter().map(|i| format!("net/ipv4/conf/{i}/forwarding")));
+    keys.extend(
+        interfaces
+            .iter()
+            .map(|i| format!("net/ipv4/conf/{i}/forwarding")),
+    );
     keys.push("net/ipv6/conf/all/forwarding".to_string());
     for key in keys {
         let path: String = format!("/proc/sys/{key}");

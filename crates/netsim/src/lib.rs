@@ -71,21 +71,38 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
 
 fn run(config: &Config) -> Result<(), String> {
     // Block the stop signals first so a signal during start-up is not lost.
-    let signals: signals::StopSignals =
-        signals::StopSignals::install().map_err(|e| format!("cannot set up signal handling: {e}"))?;
+    let signals: signals::StopSignals = signals::StopSignals::install()
+        .map_err(|e| format!("cannot set up signal handling: {e}"))?;
     let sides: Sides = find_sides(config)?;
     kernel::ensure_no_kernel_forwarding(&[&sides.left.name, &sides.right.name])?;
     println!("Using scenario: {}", config.scenario_text);
     println!("client side: {} {}", sides.left.name, describe(&sides.left));
-    println!("server side: {} {}", sides.right.name, describe(&sides.right));
-    let mut rng: Rng = config.seed.map(Rng::from_seed).unwrap_or_else(Rng::from_entropy);
+    println!(
+        "server side: {} {}",
+        sides.right.name,
+        describe(&sides.right)
+    );
+    let mut rng: Rng = config
+        .seed
+        .map(Rng::from_seed)
+        .unwrap_or_else(Rng::from_entropy);
     if let Some(target) = &config.wait_for_server {
         println!("waiting up to {} s for {target}", SERVER_WAIT.as_secs());
         let took: Duration = probe::wait_for_server(target, SERVER_WAIT, &mut rng)?;
         println!("{target} is available after {:.3} s", took.as_secs_f64());
     }
     set_timer_slack();
-    let io_sides: [Side; 2] = [open_side(&sides.left, config, "trace_node_left.pcap")?, open_side(&sides.right, config, "trace_node_right.pcap")?];
+    if std::env::var("SIM_REALTIME")
+        .map(|v| v != "0")
+        .unwrap_or(true)
+        && try_realtime()
+    {
+        println!("running with real-time priority");
+    }
+    let io_sides: [Side; 2] = [
+        open_side(&sides.left, config, "trace_node_left.pcap")?,
+        open_side(&sides.right, config, "trace_node_right.pcap")?,
+    ];
     let link = &config.scenario.link;
     let delay_ns: u64 = link.delay.as_nanos() as u64;
     let links: [Link<Vec<u8>>; 2] = [
@@ -94,7 +111,13 @@ fn run(config: &Config) -> Result<(), String> {
     ];
     let facts: NetFacts = NetFacts {
         client_nets: sides.left.subnets(),
-        sim_addrs: sides.left.addrs.iter().chain(&sides.right.addrs).map(|(a, _)| *a).collect(),
+        sim_addrs: sides
+            .left
+            .addrs
+            .iter()
+            .chain(&sides.right.addrs)
+            .map(|(a, _)| *a)
+            .collect(),
     };
     let impairments: Impairments = Impairments::new(&config.scenario.kind, facts, rng);
     let mut forwarder: Forwarder = Forwarder::new(io_sides, links, impairments);
@@ -111,24 +134,41 @@ fn find_sides(config: &Config) -> Result<Sides, String> {
         let interfaces: Vec<Interface> = iface::list_interfaces()?;
         match iface::identify(&interfaces, config.left_subnet, config.right_subnet) {
             Ok(sides) => return Ok(sides),
-            Err(e) if Instant::now() >= deadline => return Err(format!("cannot find the two sides of the link: {e}")),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(format!("cannot find the two sides of the link: {e}"))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
 }
 
 fn describe(iface: &Interface) -> String {
-    iface.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect::<Vec<String>>().join(" ")
+    iface
+        .addrs
+        .iter()
+        .map(|(a, p)| format!("{a}/{p}"))
+        .collect::<Vec<String>>()
+        .join(" ")
 }
 
 fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, String> {
     let capture: capture::CaptureSocket = capture::CaptureSocket::open(iface.index)
         .map_err(|e| format!("cannot capture on {} (needs NET_RAW): {e}", iface.name))?;
-    let sender: sender::RawSender =
-        sender::RawSender::open(&iface.name).map_err(|e| format!("cannot open raw sockets on {} (needs NET_RAW): {e}", iface.name))?;
+    let sender: sender::RawSender = sender::RawSender::open(&iface.name).map_err(|e| {
+        format!(
+            "cannot open raw sockets on {} (needs NET_RAW): {e}",
+            iface.name
+        )
+    })?;
     let path: std::path::PathBuf = Path::new(&config.logs_dir).join(file);
     let trace: pcap::PcapWriter<std::fs::File> = pcap::PcapWriter::create(&path)?;
-    Ok(Side { subnets: iface.subnets(), iface: iface.clone(), capture, trace, sender })
+    Ok(Side {
+        subnets: iface.subnets(),
+        iface: iface.clone(),
+        capture,
+        trace,
+        sender,
+    })
 }
 
 fn open_ready_listener(port: u16) -> Result<TcpListener, String> {
@@ -139,6 +179,14 @@ fn open_ready_listener(port: u16) -> Result<TcpListener, String> {
         .set_nonblocking(true)
         .map_err(|e| format!("cannot make the TCP listener non-blocking: {e}"))?;
     Ok(listener)
+}
+
+/// Real-time scheduling keeps the modelled delay accurate on a busy host; it
+/// needs CAP_SYS_NICE, and without it the simulator runs at normal priority.
+fn try_realtime() -> bool {
+    let param: libc::sched_param = libc::sched_param { sched_priority: 10 };
+    // SAFETY: param is a valid sched_param; pid 0 is this process.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) == 0 }
 }
 
 /// Timer wake-ups within a microsecond keep the modelled delay accurate.

@@ -82,7 +82,9 @@ impl<T: WireSize> Link<T> {
     pub fn pop_arrived(&mut self, now: u64) -> Option<T> {
         self.advance(now);
         match self.propagating.front() {
-            Some((arrival, _)) if *arrival <= now => self.propagating.pop_front().map(|(_, item)| item),
+            Some((arrival, _)) if *arrival <= now => {
+                self.propagating.pop_front().map(|(_, item)| item)
+            }
             _ => None,
         }
     }

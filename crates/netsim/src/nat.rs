@@ -37,11 +37,15 @@ impl std::fmt::Display for Subnet {
 }
 
 fn prefix_mask32(prefix: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(prefix.min(32))).unwrap_or(0)
+    u32::MAX
+        .checked_shl(32 - u32::from(prefix.min(32)))
+        .unwrap_or(0)
 }
 
 fn prefix_mask128(prefix: u8) -> u128 {
-    u128::MAX.checked_shl(128 - u32::from(prefix.min(128))).unwrap_or(0)
+    u128::MAX
+        .checked_shl(128 - u32::from(prefix.min(128)))
+        .unwrap_or(0)
 }
 
 type Endpoint = (IpAddr, u16);
@@ -104,7 +108,15 @@ impl Nat {
             let addr: IpAddr = self.current_external_addr(client.0);
             let port: u16 = self.free_port(addr, rng);
             self.bind(client, (addr, port));
-            lines.push(format!("rebinding {}:{} -> {}:{} (client {}:{})", fmt_ip(old.0), old.1, fmt_ip(addr), port, fmt_ip(client.0), client.1));
+            lines.push(format!(
+                "rebinding {}:{} -> {}:{} (client {}:{})",
+                fmt_ip(old.0),
+                old.1,
+                fmt_ip(addr),
+                port,
+                fmt_ip(client.0),
+                client.1
+            ));
         }
         if lines.is_empty() {
             lines.push("rebind: no client flow bound yet".to_string());
@@ -142,13 +154,16 @@ impl Nat {
 
     fn pick_v4(&self, rng: &mut Rng) -> Option<Ipv4Addr> {
         let net: Subnet = *self.client_nets.iter().find(|n| n.addr.is_ipv4())?;
-        let IpAddr::V4(base) = net.addr else { return None };
+        let IpAddr::V4(base) = net.addr else {
+            return None;
+        };
         let host_bits: u32 = 32 - u32::from(net.prefix.min(30));
         let hosts: u64 = 1u64 << host_bits;
         for _ in 0..10_000 {
             // Skip the network address, .1 (the bridge gateway) and broadcast.
             let host: u64 = 2 + rng.below(hosts - 3);
-            let candidate: Ipv4Addr = Ipv4Addr::from((u32::from(base) & prefix_mask32(net.prefix)) | host as u32);
+            let candidate: Ipv4Addr =
+                Ipv4Addr::from((u32::from(base) & prefix_mask32(net.prefix)) | host as u32);
             if !self.is_taken(IpAddr::V4(candidate)) {
                 return Some(candidate);
             }
@@ -158,10 +173,13 @@ impl Nat {
 
     fn pick_v6(&self, rng: &mut Rng) -> Option<Ipv6Addr> {
         let net: Subnet = *self.client_nets.iter().find(|n| n.addr.is_ipv6())?;
-        let IpAddr::V6(base) = net.addr else { return None };
+        let IpAddr::V6(base) = net.addr else {
+            return None;
+        };
         let host_mask: u128 = !prefix_mask128(net.prefix);
         loop {
-            let random: u128 = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & host_mask;
+            let random: u128 =
+                (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) & host_mask;
             if random < 0x100 {
                 continue;
             }
@@ -190,10 +208,18 @@ mod tests {
 
     fn nat(rebind_addr: bool) -> Nat {
         let nets: Vec<Subnet> = vec![
-            Subnet { addr: ip("193.167.0.0"), prefix: 24 },
-            Subnet { addr: ip("fd00:cafe:cafe::"), prefix: 64 },
+            Subnet {
+                addr: ip("193.167.0.0"),
+                prefix: 24,
+            },
+            Subnet {
+                addr: ip("fd00:cafe:cafe::"),
+                prefix: 64,
+            },
         ];
-        let reserved: HashSet<IpAddr> = [ip("193.167.0.2"), ip("fd00:cafe:cafe::2")].into_iter().collect();
+        let reserved: HashSet<IpAddr> = [ip("193.167.0.2"), ip("fd00:cafe:cafe::2")]
+            .into_iter()
+            .collect();
         Nat::new(rebind_addr, nets, reserved)
     }
 
@@ -237,8 +263,16 @@ mod tests {
             assert_ne!(e4.0, previous);
             assert_ne!(e4.0, v4.0);
             assert!(!matches!(e4.0, IpAddr::V4(a) if [0, 1, 2, 255].contains(&a.octets()[3])));
-            assert!(Subnet { addr: ip("193.167.0.0"), prefix: 24 }.contains(e4.0));
-            assert!(Subnet { addr: ip("fd00:cafe:cafe::"), prefix: 64 }.contains(e6.0));
+            assert!(Subnet {
+                addr: ip("193.167.0.0"),
+                prefix: 24
+            }
+            .contains(e4.0));
+            assert!(Subnet {
+                addr: ip("fd00:cafe:cafe::"),
+                prefix: 64
+            }
+            .contains(e6.0));
             assert_ne!(e6.0, v6.0);
             previous = e4.0;
         }
@@ -246,7 +280,10 @@ mod tests {
 
     #[test]
     fn subnet_membership() {
-        let net: Subnet = Subnet { addr: ip("193.167.100.0"), prefix: 24 };
+        let net: Subnet = Subnet {
+            addr: ip("193.167.100.0"),
+            prefix: 24,
+        };
         assert!(net.contains(ip("193.167.100.100")));
         assert!(!net.contains(ip("193.167.0.100")));
         assert!(!net.contains(ip("fd00::1")));

@@ -60,8 +60,12 @@ fn parse_ipv4(packet: &[u8]) -> Result<IpInfo, PacketError> {
         return Err(PacketError::Truncated);
     }
     Ok(IpInfo {
-        src: IpAddr::V4(Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19])),
+        src: IpAddr::V4(Ipv4Addr::new(
+            packet[12], packet[13], packet[14], packet[15],
+        )),
+        dst: IpAddr::V4(Ipv4Addr::new(
+            packet[16], packet[17], packet[18], packet[19],
+        )),
         protocol: packet[9],
         l4_offset: header_len,
         total_len,
@@ -77,8 +81,12 @@ fn parse_ipv6(packet: &[u8]) -> Result<IpInfo, PacketError> {
     if total_len > packet.len() {
         return Err(PacketError::Truncated);
     }
-    let src: [u8; 16] = packet[8..24].try_into().map_err(|_| PacketError::Truncated)?;
-    let dst: [u8; 16] = packet[24..40].try_into().map_err(|_| PacketError::Truncated)?;
+    let src: [u8; 16] = packet[8..24]
+        .try_into()
+        .map_err(|_| PacketError::Truncated)?;
+    let dst: [u8; 16] = packet[24..40]
+        .try_into()
+        .map_err(|_| PacketError::Truncated)?;
     Ok(IpInfo {
         src: IpAddr::V6(Ipv6Addr::from(src)),
         dst: IpAddr::V6(Ipv6Addr::from(dst)),
@@ -93,8 +101,7 @@ pub fn udp_payload_range(packet: &[u8], info: &IpInfo) -> Option<std::ops::Range
     if info.protocol != PROTO_UDP || info.total_len < info.l4_offset + 8 {
         return None;
     }
-    Some(info.l4_offset + 8..info.total_len)
-        .filter(|range| range.end <= packet.len())
+    Some(info.l4_offset + 8..info.total_len).filter(|range| range.end <= packet.len())
 }
 
 /// Source and destination ports of a UDP or TCP packet.
@@ -127,8 +134,12 @@ pub fn set_dst_addr(packet: &mut [u8], addr: IpAddr) {
 
 fn write_addr(packet: &mut [u8], addr: IpAddr, v4_at: usize, v6_at: usize) {
     match addr {
-        IpAddr::V4(a) if packet.len() >= 20 => packet[v4_at..v4_at + 4].copy_from_slice(&a.octets()),
-        IpAddr::V6(a) if packet.len() >= 40 => packet[v6_at..v6_at + 16].copy_from_slice(&a.octets()),
+        IpAddr::V4(a) if packet.len() >= 20 => {
+            packet[v4_at..v4_at + 4].copy_from_slice(&a.octets())
+        }
+        IpAddr::V6(a) if packet.len() >= 40 => {
+            packet[v6_at..v6_at + 16].copy_from_slice(&a.octets())
+        }
         _ => {}
     }
 }
@@ -197,10 +208,17 @@ pub fn l4_checksum_ok(packet: &[u8], info: &IpInfo) -> bool {
     if end < start + 8 {
         return false;
     }
-    if info.protocol == PROTO_UDP && info.src.is_ipv4() && packet[start + 6] == 0 && packet[start + 7] == 0 {
+    if info.protocol == PROTO_UDP
+        && info.src.is_ipv4()
+        && packet[start + 6] == 0
+        && packet[start + 7] == 0
+    {
         return true;
     }
-    let sum: u64 = add_bytes(pseudo_header_sum(info, (end - start) as u32), &packet[start..end]);
+    let sum: u64 = add_bytes(
+        pseudo_header_sum(info, (end - start) as u32),
+        &packet[start..end],
+    );
     finish(sum) == 0
 }
 
@@ -325,12 +343,21 @@ mod tests {
 
     #[test]
     fn parses_and_checksums_ipv4_udp() {
-        let packet: Vec<u8> = udp_packet(v4("193.167.0.100"), v4("193.167.100.100"), 5000, 443, b"hello");
+        let packet: Vec<u8> = udp_packet(
+            v4("193.167.0.100"),
+            v4("193.167.100.100"),
+            5000,
+            443,
+            b"hello",
+        );
         let info: IpInfo = parse_ip(&packet).unwrap();
         assert_eq!(info.protocol, PROTO_UDP);
         assert_eq!(ports(&packet, &info), Some((5000, 443)));
         assert!(l4_checksum_ok(&packet, &info));
-        assert_eq!(&packet[udp_payload_range(&packet, &info).unwrap()], b"hello");
+        assert_eq!(
+            &packet[udp_payload_range(&packet, &info).unwrap()],
+            b"hello"
+        );
     }
 
     #[test]
@@ -356,8 +383,8 @@ mod tests {
     fn known_ipv4_header_checksum() {
         // Example header from RFC 1071 discussions (checksum 0xb861).
         let mut header: Vec<u8> = vec![
-            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0,
-            0xa8, 0x00, 0xc7,
+            0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc0, 0xa8,
+            0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
         ];
         header.resize(0x73, 0);
         fix_ipv4_header_checksum(&mut header);

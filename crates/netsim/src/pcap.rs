@@ -23,8 +23,10 @@ pub struct PcapWriter<W: Write> {
 impl PcapWriter<File> {
     /// Creates (truncates) the file at `path` and writes the file header.
     pub fn create(path: &Path) -> Result<PcapWriter<File>, String> {
-        let file: File = File::create(path).map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?;
-        PcapWriter::new(file).map_err(|e| format!("cannot write trace file {}: {e}", path.display()))
+        let file: File = File::create(path)
+            .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?;
+        PcapWriter::new(file)
+            .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))
     }
 }
 
@@ -40,16 +42,24 @@ impl<W: Write> PcapWriter<W> {
         header.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
         out.write_all(&header)?;
         out.flush()?;
-        Ok(PcapWriter { out, buffer: Vec::with_capacity(FLUSH_THRESHOLD + 65_536), records: 0 })
+        Ok(PcapWriter {
+            out,
+            buffer: Vec::with_capacity(FLUSH_THRESHOLD + 65_536),
+            records: 0,
+        })
     }
 
     /// Adds one frame captured at `unix_nanos` (wall clock).
     pub fn record(&mut self, unix_nanos: u64, frame: &[u8]) -> std::io::Result<()> {
         let captured: usize = frame.len().min(SNAPLEN as usize);
-        self.buffer.extend_from_slice(&((unix_nanos / 1_000_000_000) as u32).to_le_bytes());
-        self.buffer.extend_from_slice(&((unix_nanos % 1_000_000_000) as u32).to_le_bytes());
-        self.buffer.extend_from_slice(&(captured as u32).to_le_bytes());
-        self.buffer.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        self.buffer
+            .extend_from_slice(&((unix_nanos / 1_000_000_000) as u32).to_le_bytes());
+        self.buffer
+            .extend_from_slice(&((unix_nanos % 1_000_000_000) as u32).to_le_bytes());
+        self.buffer
+            .extend_from_slice(&(captured as u32).to_le_bytes());
+        self.buffer
+            .extend_from_slice(&(frame.len() as u32).to_le_bytes());
         self.buffer.extend_from_slice(&frame[..captured]);
         self.records += 1;
         if self.buffer.len() >= FLUSH_THRESHOLD {
@@ -89,16 +99,29 @@ mod tests {
     #[test]
     fn header_and_records_follow_the_pcap_format() {
         let mut writer: PcapWriter<Vec<u8>> = PcapWriter::new(Vec::new()).unwrap();
-        writer.record(1_700_000_000_123_456_789, &[0xaa; 60]).unwrap();
-        writer.record(1_700_000_001_000_000_001, &[0xbb; 14]).unwrap();
+        writer
+            .record(1_700_000_000_123_456_789, &[0xaa; 60])
+            .unwrap();
+        writer
+            .record(1_700_000_001_000_000_001, &[0xbb; 14])
+            .unwrap();
         assert_eq!(writer.records(), 2);
         let bytes: Vec<u8> = writer.into_inner();
         assert_eq!(&bytes[0..4], &[0x4d, 0x3c, 0xb2, 0xa1]);
-        assert_eq!(u32::from_le_bytes(bytes[16..20].try_into().unwrap()), SNAPLEN);
+        assert_eq!(
+            u32::from_le_bytes(bytes[16..20].try_into().unwrap()),
+            SNAPLEN
+        );
         assert_eq!(u32::from_le_bytes(bytes[20..24].try_into().unwrap()), 1);
         let rec: &[u8] = &bytes[24..];
-        assert_eq!(u32::from_le_bytes(rec[0..4].try_into().unwrap()), 1_700_000_000);
-        assert_eq!(u32::from_le_bytes(rec[4..8].try_into().unwrap()), 123_456_789);
+        assert_eq!(
+            u32::from_le_bytes(rec[0..4].try_into().unwrap()),
+            1_700_000_000
+        );
+        assert_eq!(
+            u32::from_le_bytes(rec[4..8].try_into().unwrap()),
+            123_456_789
+        );
         assert_eq!(u32::from_le_bytes(rec[8..12].try_into().unwrap()), 60);
         assert_eq!(u32::from_le_bytes(rec[12..16].try_into().unwrap()), 60);
         assert_eq!(bytes.len(), 24 + 16 + 60 + 16 + 14);

@@ -27,17 +27,25 @@ pub fn probe_packet(rng: &mut Rng) -> Vec<u8> {
 pub fn wait_for_server(target: &str, timeout: Duration, rng: &mut Rng) -> Result<Duration, String> {
     let addr: SocketAddr = resolve(target)?;
     let bind: SocketAddr = match addr.ip() {
-        IpAddr::V4(_) => "0.0.0.0:0".parse().map_err(|_| "bad bind address".to_string())?,
-        IpAddr::V6(_) => "[::]:0".parse().map_err(|_| "bad bind address".to_string())?,
+        IpAddr::V4(_) => "0.0.0.0:0"
+            .parse()
+            .map_err(|_| "bad bind address".to_string())?,
+        IpAddr::V6(_) => "[::]:0"
+            .parse()
+            .map_err(|_| "bad bind address".to_string())?,
     };
-    let socket: UdpSocket = UdpSocket::bind(bind).map_err(|e| format!("cannot open a UDP socket to probe {target}: {e}"))?;
+    let socket: UdpSocket = UdpSocket::bind(bind)
+        .map_err(|e| format!("cannot open a UDP socket to probe {target}: {e}"))?;
     let start: Instant = Instant::now();
     let mut buf: [u8; 2048] = [0; 2048];
     loop {
         // Send errors (no route yet, neighbour not resolved) are retried like silence.
         let _ = socket.send_to(&probe_packet(rng), addr);
         let round_end: Instant = Instant::now() + INTERVAL;
-        while let Some(left) = round_end.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        while let Some(left) = round_end
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+        {
             let _ = socket.set_read_timeout(Some(left));
             match socket.recv_from(&mut buf) {
                 Ok((n, from)) if from == addr && is_vn(&buf[..n]) => return Ok(start.elapsed()),
@@ -86,12 +94,18 @@ pub fn lookup_hosts(text: &str, name: &str) -> Option<IpAddr> {
     for line in text.lines() {
         let line: &str = line.split('#').next().unwrap_or("");
         let mut fields = line.split_whitespace();
-        let Some(addr) = fields.next().and_then(|a| a.parse::<IpAddr>().ok()) else { continue };
+        let Some(addr) = fields.next().and_then(|a| a.parse::<IpAddr>().ok()) else {
+            continue;
+        };
         if fields.any(|alias| alias == name) {
             matches.push(addr);
         }
     }
-    matches.iter().find(|a| a.is_ipv4()).or(matches.first()).copied()
+    matches
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(matches.first())
+        .copied()
 }
 
 #[cfg(test)]
@@ -110,14 +124,23 @@ mod tests {
     #[test]
     fn hosts_file_lookup_prefers_ipv4() {
         let hosts: &str = "127.0.0.1 localhost\nfd00:cafe:cafe:100::100 server # v6\n193.167.100.100\tserver server4\n";
-        assert_eq!(lookup_hosts(hosts, "server"), Some("193.167.100.100".parse().unwrap()));
-        assert_eq!(lookup_hosts(hosts, "server4"), Some("193.167.100.100".parse().unwrap()));
+        assert_eq!(
+            lookup_hosts(hosts, "server"),
+            Some("193.167.100.100".parse().unwrap())
+        );
+        assert_eq!(
+            lookup_hosts(hosts, "server4"),
+            Some("193.167.100.100".parse().unwrap())
+        );
         assert_eq!(lookup_hosts(hosts, "client"), None);
     }
 
     #[test]
     fn bad_targets_are_errors() {
-        assert_eq!(resolve("193.167.100.100:443"), Ok("193.167.100.100:443".parse().unwrap()));
+        assert_eq!(
+            resolve("193.167.100.100:443"),
+            Ok("193.167.100.100:443".parse().unwrap())
+        );
         assert!(resolve("server").unwrap_err().contains("host:port"));
         assert!(resolve("server:https").unwrap_err().contains("port"));
     }

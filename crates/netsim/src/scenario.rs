@@ -37,11 +37,29 @@ pub enum BlackholeDirection {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ScenarioKind {
     SimpleP2p,
-    DropRate { to_server: RateSpec, to_client: RateSpec },
-    CorruptRate { to_server: RateSpec, to_client: RateSpec },
-    Droplist { to_server: BTreeSet<u64>, to_client: BTreeSet<u64> },
-    Blackhole { on: Duration, off: Duration, repeat: u32, direction: BlackholeDirection },
-    Rebind { first: Duration, freq: Option<Duration>, rebind_addr: bool },
+    DropRate {
+        to_server: RateSpec,
+        to_client: RateSpec,
+    },
+    CorruptRate {
+        to_server: RateSpec,
+        to_client: RateSpec,
+    },
+    Droplist {
+        to_server: BTreeSet<u64>,
+        to_client: BTreeSet<u64>,
+    },
+    Blackhole {
+        on: Duration,
+        off: Duration,
+        repeat: u32,
+        direction: BlackholeDirection,
+    },
+    Rebind {
+        first: Duration,
+        freq: Option<Duration>,
+        rebind_addr: bool,
+    },
     TcpCrossTraffic,
 }
 
@@ -65,7 +83,12 @@ pub const SCENARIO_NAMES: &[&str] = &[
 ];
 
 const LINK_FLAGS: &[&str] = &["delay", "bandwidth", "queue"];
-const RATE_FLAGS: &[&str] = &["rate_to_server", "rate_to_client", "burst_to_server", "burst_to_client"];
+const RATE_FLAGS: &[&str] = &[
+    "rate_to_server",
+    "rate_to_client",
+    "burst_to_server",
+    "burst_to_client",
+];
 const DROPLIST_FLAGS: &[&str] = &["drops_to_server", "drops_to_client"];
 const BLACKHOLE_FLAGS: &[&str] = &["on", "off", "repeat", "direction"];
 const REBIND_FLAGS: &[&str] = &["first-rebind", "rebind-freq", "rebind-addr"];
@@ -115,7 +138,11 @@ pub fn parse_scenario(words: &[&str]) -> Result<Scenario, String> {
         "blackhole" => parse_blackhole(&flags)?,
         _ => parse_rebind(&flags)?,
     };
-    Ok(Scenario { name: name.to_string(), link, kind })
+    Ok(Scenario {
+        name: name.to_string(),
+        link,
+        kind,
+    })
 }
 
 /// The `--name=value` flags of one scenario, checked against the allowed names.
@@ -147,7 +174,10 @@ impl Flags {
                 return Err(format!("flag --{key} is given twice"));
             }
         }
-        Ok(Flags { scenario: scenario.to_string(), values })
+        Ok(Flags {
+            scenario: scenario.to_string(),
+            values,
+        })
     }
 
     fn optional(&self, key: &str) -> Option<&str> {
@@ -158,7 +188,10 @@ impl Flags {
         match self.optional(key) {
             Some(value) if !value.is_empty() => Ok(value),
             Some(_) => Err(format!("flag --{key} needs a value (--{key}=...)")),
-            None => Err(format!("missing required flag --{key} for scenario {}", self.scenario)),
+            None => Err(format!(
+                "missing required flag --{key} for scenario {}",
+                self.scenario
+            )),
         }
     }
 
@@ -176,12 +209,19 @@ fn flag_error(key: &str, value: &str, why: String) -> String {
 
 fn parse_link(flags: &Flags) -> Result<LinkParams, String> {
     let delay_text: &str = flags.required("delay")?;
-    let delay: Duration = parse_duration(delay_text).map_err(|e| flag_error("delay", delay_text, e))?;
+    let delay: Duration =
+        parse_duration(delay_text).map_err(|e| flag_error("delay", delay_text, e))?;
     let bandwidth_text: &str = flags.required("bandwidth")?;
-    let bandwidth_bps: u64 = parse_rate(bandwidth_text).map_err(|e| flag_error("bandwidth", bandwidth_text, e))?;
+    let bandwidth_bps: u64 =
+        parse_rate(bandwidth_text).map_err(|e| flag_error("bandwidth", bandwidth_text, e))?;
     let queue_text: &str = flags.required("queue")?;
-    let queue_packets: usize = parse_count(queue_text, 1, 1_000_000).map_err(|e| flag_error("queue", queue_text, e))? as usize;
-    Ok(LinkParams { delay, bandwidth_bps, queue_packets })
+    let queue_packets: usize = parse_count(queue_text, 1, 1_000_000)
+        .map_err(|e| flag_error("queue", queue_text, e))? as usize;
+    Ok(LinkParams {
+        delay,
+        bandwidth_bps,
+        queue_packets,
+    })
 }
 
 fn parse_count(text: &str, min: u64, max: u64) -> Result<u64, String> {
@@ -200,9 +240,18 @@ fn parse_rate_spec(flags: &Flags, rate_key: &str, burst_key: &str) -> Result<Rat
         .parse::<f64>()
         .ok()
         .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-        .ok_or_else(|| flag_error(rate_key, rate_text, "expected a percentage between 0 and 100".to_string()))?;
+        .ok_or_else(|| {
+            flag_error(
+                rate_key,
+                rate_text,
+                "expected a percentage between 0 and 100".to_string(),
+            )
+        })?;
     let max_burst: Option<u32> = match flags.non_empty(burst_key)? {
-        Some(text) => Some(parse_count(text, 0, u32::MAX as u64).map_err(|e| flag_error(burst_key, text, e))? as u32),
+        Some(text) => Some(
+            parse_count(text, 0, u32::MAX as u64).map_err(|e| flag_error(burst_key, text, e))?
+                as u32,
+        ),
         None => None,
     };
     Ok(RateSpec { percent, max_burst })
@@ -215,8 +264,13 @@ fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, String> {
         None => return Ok(indices),
     };
     for item in text.split(',').filter(|item| !item.is_empty()) {
-        let index: u64 = parse_count(item, 1, u64::MAX)
-            .map_err(|e| flag_error(key, text, format!("{item:?} is not a packet index ({e}; indices start at 1)")))?;
+        let index: u64 = parse_count(item, 1, u64::MAX).map_err(|e| {
+            flag_error(
+                key,
+                text,
+                format!("{item:?} is not a packet index ({e}; indices start at 1)"),
+            )
+        })?;
         indices.insert(index);
     }
     Ok(indices)
@@ -231,7 +285,9 @@ fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
         return Err("blackhole needs --on or --off to be longer than zero".to_string());
     }
     let repeat: u32 = match flags.non_empty("repeat")? {
-        Some(text) => parse_count(text, 1, u32::MAX as u64).map_err(|e| flag_error("repeat", text, e))? as u32,
+        Some(text) => {
+            parse_count(text, 1, u32::MAX as u64).map_err(|e| flag_error("repeat", text, e))? as u32
+        }
         None => 1,
     };
     let direction: BlackholeDirection = match flags.non_empty("direction")? {
@@ -239,20 +295,35 @@ fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
         Some("toclient") => BlackholeDirection::ToClient,
         Some("toserver") => BlackholeDirection::ToServer,
         Some(other) => {
-            return Err(flag_error("direction", other, "expected both, toclient or toserver".to_string()))
+            return Err(flag_error(
+                "direction",
+                other,
+                "expected both, toclient or toserver".to_string(),
+            ))
         }
     };
-    Ok(ScenarioKind::Blackhole { on, off, repeat, direction })
+    Ok(ScenarioKind::Blackhole {
+        on,
+        off,
+        repeat,
+        direction,
+    })
 }
 
 fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
     let first_text: &str = flags.required("first-rebind")?;
-    let first: Duration = parse_duration(first_text).map_err(|e| flag_error("first-rebind", first_text, e))?;
+    let first: Duration =
+        parse_duration(first_text).map_err(|e| flag_error("first-rebind", first_text, e))?;
     let freq: Option<Duration> = match flags.non_empty("rebind-freq")? {
         Some(text) => {
-            let freq: Duration = parse_duration(text).map_err(|e| flag_error("rebind-freq", text, e))?;
+            let freq: Duration =
+                parse_duration(text).map_err(|e| flag_error("rebind-freq", text, e))?;
             if freq < Duration::from_millis(1) {
-                return Err(flag_error("rebind-freq", text, "must be at least 1ms".to_string()));
+                return Err(flag_error(
+                    "rebind-freq",
+                    text,
+                    "must be at least 1ms".to_string(),
+                ));
             }
             Some(freq)
         }
@@ -262,9 +333,19 @@ fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
         None => false,
         Some("") | Some("true") | Some("1") => true,
         Some("false") | Some("0") => false,
-        Some(other) => return Err(flag_error("rebind-addr", other, "expected true or false (or no value)".to_string())),
+        Some(other) => {
+            return Err(flag_error(
+                "rebind-addr",
+                other,
+                "expected true or false (or no value)".to_string(),
+            ))
+        }
     };
-    Ok(ScenarioKind::Rebind { first, freq, rebind_addr })
+    Ok(ScenarioKind::Rebind {
+        first,
+        freq,
+        rebind_addr,
+    })
 }
 
 #[cfg(test)]
@@ -295,18 +376,29 @@ mod tests {
         assert_eq!(
             scenario.kind,
             ScenarioKind::DropRate {
-                to_server: RateSpec { percent: 30.0, max_burst: Some(3) },
-                to_client: RateSpec { percent: 2.0, max_burst: None },
+                to_server: RateSpec {
+                    percent: 30.0,
+                    max_burst: Some(3)
+                },
+                to_client: RateSpec {
+                    percent: 2.0,
+                    max_burst: None
+                },
             }
         );
-        let corrupt: Scenario =
-            parse(&format!("corrupt-rate {LINK} --rate_to_server=2 --rate_to_client=2.5")).unwrap();
+        let corrupt: Scenario = parse(&format!(
+            "corrupt-rate {LINK} --rate_to_server=2 --rate_to_client=2.5"
+        ))
+        .unwrap();
         assert!(matches!(corrupt.kind, ScenarioKind::CorruptRate { .. }));
     }
 
     #[test]
     fn droplist_blackhole_rebind() {
-        let drops: Scenario = parse(&format!("droplist {LINK} --drops_to_server=2,3,4 --drops_to_client=1,5")).unwrap();
+        let drops: Scenario = parse(&format!(
+            "droplist {LINK} --drops_to_server=2,3,4 --drops_to_client=1,5"
+        ))
+        .unwrap();
         assert_eq!(
             drops.kind,
             ScenarioKind::Droplist {
@@ -314,7 +406,10 @@ mod tests {
                 to_client: [1, 5].into_iter().collect(),
             }
         );
-        let hole: Scenario = parse(&format!("blackhole {LINK} --on=5s --off=2s --repeat=3 --direction=toclient")).unwrap();
+        let hole: Scenario = parse(&format!(
+            "blackhole {LINK} --on=5s --off=2s --repeat=3 --direction=toclient"
+        ))
+        .unwrap();
         assert_eq!(
             hole.kind,
             ScenarioKind::Blackhole {
@@ -324,7 +419,10 @@ mod tests {
                 direction: BlackholeDirection::ToClient,
             }
         );
-        let rebind: Scenario = parse(&format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr")).unwrap();
+        let rebind: Scenario = parse(&format!(
+            "rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr"
+        ))
+        .unwrap();
         assert_eq!(
             rebind.kind,
             ScenarioKind::Rebind {
@@ -368,7 +466,10 @@ mod tests {
         ];
         for (line, expected) in cases {
             let error: String = parse(line).expect_err(line);
-            assert!(error.contains(expected), "{line:?} gave {error:?}, expected it to mention {expected:?}");
+            assert!(
+                error.contains(expected),
+                "{line:?} gave {error:?}, expected it to mention {expected:?}"
+            );
             assert!(!error.contains('\n'), "{error:?} is not one line");
         }
     }

@@ -29,18 +29,33 @@ impl RawSender {
                 let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
                 sa.sin_family = libc::AF_INET as u16;
                 sa.sin_addr.s_addr = u32::from_ne_bytes(addr.octets());
-                send_to(self.v4.as_raw_fd(), packet, (&sa as *const libc::sockaddr_in).cast(), std::mem::size_of_val(&sa))
+                send_to(
+                    self.v4.as_raw_fd(),
+                    packet,
+                    (&sa as *const libc::sockaddr_in).cast(),
+                    std::mem::size_of_val(&sa),
+                )
             }
             IpAddr::V6(addr) => {
                 let fd: RawFd = match &self.v6 {
                     Some(fd) => fd.as_raw_fd(),
-                    None => return Err(io::Error::new(io::ErrorKind::Unsupported, "IPv6 is disabled on this interface")),
+                    None => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::Unsupported,
+                            "IPv6 is disabled on this interface",
+                        ))
+                    }
                 };
                 // SAFETY: zeroed sockaddr_in6 is valid; fields set below.
                 let mut sa: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
                 sa.sin6_family = libc::AF_INET6 as u16;
                 sa.sin6_addr.s6_addr = addr.octets();
-                send_to(fd, packet, (&sa as *const libc::sockaddr_in6).cast(), std::mem::size_of_val(&sa))
+                send_to(
+                    fd,
+                    packet,
+                    (&sa as *const libc::sockaddr_in6).cast(),
+                    std::mem::size_of_val(&sa),
+                )
             }
         };
         if rc < 0 {
@@ -52,13 +67,28 @@ impl RawSender {
 
 fn send_to(fd: RawFd, packet: &[u8], addr: *const libc::sockaddr, len: usize) -> isize {
     // SAFETY: packet and addr are valid for the given lengths.
-    unsafe { libc::sendto(fd, packet.as_ptr().cast(), packet.len(), libc::MSG_DONTWAIT, addr, len as libc::socklen_t) }
+    unsafe {
+        libc::sendto(
+            fd,
+            packet.as_ptr().cast(),
+            packet.len(),
+            libc::MSG_DONTWAIT,
+            addr,
+            len as libc::socklen_t,
+        )
+    }
 }
 
 fn raw_socket(family: libc::c_int, ifname: &str) -> io::Result<OwnedFd> {
     // IPPROTO_RAW implies "header included" for both families.
     // SAFETY: plain socket creation; the result is checked.
-    let raw: RawFd = unsafe { libc::socket(family, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::IPPROTO_RAW) };
+    let raw: RawFd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_RAW,
+        )
+    };
     if raw < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -66,7 +96,13 @@ fn raw_socket(family: libc::c_int, ifname: &str) -> io::Result<OwnedFd> {
     let fd: OwnedFd = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: the name bytes are valid for their length.
     let rc: libc::c_int = unsafe {
-        libc::setsockopt(raw, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, ifname.as_ptr().cast(), ifname.len() as libc::socklen_t)
+        libc::setsockopt(
+            raw,
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            ifname.as_ptr().cast(),
+            ifname.len() as libc::socklen_t,
+        )
     };
     if rc < 0 {
         return Err(io::Error::last_os_error());

@@ -26,7 +26,9 @@ impl StopSignals {
             if raw < 0 {
                 return Err(io::Error::last_os_error());
             }
-            Ok(StopSignals { fd: OwnedFd::from_raw_fd(raw) })
+            Ok(StopSignals {
+                fd: OwnedFd::from_raw_fd(raw),
+            })
         }
     }
 
@@ -36,7 +38,13 @@ impl StopSignals {
         let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
         let size: usize = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: reading into a buffer of exactly `size` bytes.
-        let n: isize = unsafe { libc::read(self.fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        let n: isize = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
         if n as usize == size {
             Some(info.ssi_signo as i32)
         } else {

@@ -15,7 +15,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ns" => 1e-9,
         "min" => 60.0,
         "h" => 3600.0,
-        _ => return Err(format!("unknown time unit {unit:?} in {text:?} (use s, ms, us, ns, min or h)")),
+        _ => {
+            return Err(format!(
+                "unknown time unit {unit:?} in {text:?} (use s, ms, us, ns, min or h)"
+            ))
+        }
     };
     let seconds: f64 = value * seconds_per_unit;
     if !seconds.is_finite() || seconds > 1e9 {
@@ -28,10 +32,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 pub fn parse_rate(text: &str) -> Result<u64, String> {
     let (number, unit): (&str, &str) = split_number(text);
     let value: f64 = parse_number(number, text)?;
-    let multiplier: f64 = rate_multiplier(unit)
-        .ok_or_else(|| format!("unknown rate unit {unit:?} in {text:?} (use bps, kbps, Mbps or Gbps)"))?;
+    let multiplier: f64 = rate_multiplier(unit).ok_or_else(|| {
+        format!("unknown rate unit {unit:?} in {text:?} (use bps, kbps, Mbps or Gbps)")
+    })?;
     let bits: f64 = value * multiplier;
-    if !bits.is_finite() || bits < 1.0 || bits > 1e13 {
+    if !bits.is_finite() || !(1.0..=1e13).contains(&bits) {
         return Err(format!("rate {text:?} is out of range (1 bps to 10 Tbps)"));
     }
     Ok(bits.round() as u64)

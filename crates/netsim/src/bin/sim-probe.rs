@@ -9,7 +9,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-const HEADER: usize = 16;
+/// Sequence number, send time, and the sequence number again (to detect damage
+/// to the header itself).
+const HEADER: usize = 24;
 const USAGE: &str = "usage: sim-probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS";
 
 fn main() {
@@ -25,7 +27,9 @@ fn dispatch(args: &[String]) -> Result<(), String> {
     match words.as_slice() {
         ["echo", bind] => echo(bind),
         ["ping", target, count, interval] => ping(target, num(count)?, num(interval)?),
-        ["flood", target, rate, seconds, size] => flood(target, num(rate)?, num(seconds)?, num(size)? as usize),
+        ["flood", target, rate, seconds, size] => {
+            flood(target, num(rate)?, num(seconds)?, num(size)? as usize)
+        }
         ["sink", bind, idle] => sink(bind, num(idle)?),
         ["tcp-sink", bind] => tcp_sink(bind),
         ["tcp-send", target, seconds] => tcp_send(target, num(seconds)?),
@@ -34,15 +38,33 @@ fn dispatch(args: &[String]) -> Result<(), String> {
 }
 
 fn num(text: &str) -> Result<u64, String> {
-    text.parse::<u64>().map_err(|_| format!("{text:?} is not a whole number"))
+    text.parse::<u64>()
+        .map_err(|_| format!("{text:?} is not a whole number"))
 }
 
 fn addr(text: &str) -> Result<SocketAddr, String> {
-    text.parse::<SocketAddr>().map_err(|_| format!("{text:?} is not ADDRESS:PORT"))
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("{text:?} is not ADDRESS:PORT"))
 }
 
 fn udp(bind: &str) -> Result<UdpSocket, String> {
-    UdpSocket::bind(addr(bind)?).map_err(|e| format!("cannot bind {bind}: {e}"))
+    let socket: UdpSocket =
+        UdpSocket::bind(addr(bind)?).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    // Deep buffers so the probe, not the simulator, is never the bottleneck.
+    for option in [libc::SO_RCVBUFFORCE, libc::SO_SNDBUFFORCE] {
+        let size: libc::c_int = 32 << 20;
+        // SAFETY: size lives across the call and its length is passed.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(&socket),
+                libc::SOL_SOCKET,
+                option,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
+    Ok(socket)
 }
 
 fn any_for(target: SocketAddr) -> &'static str {
@@ -56,12 +78,15 @@ fn any_for(target: SocketAddr) -> &'static str {
 fn stamp(buf: &mut [u8], seq: u64) {
     buf[..8].copy_from_slice(&seq.to_be_bytes());
     buf[8..16].copy_from_slice(&mono_nanos().to_be_bytes());
+    buf[16..24].copy_from_slice(&(!seq).to_be_bytes());
 }
 
+/// Sequence number and send time, unless the header was damaged on the way.
 fn read_stamp(buf: &[u8]) -> Option<(u64, u64)> {
     let seq: u64 = u64::from_be_bytes(buf.get(..8)?.try_into().ok()?);
     let sent: u64 = u64::from_be_bytes(buf.get(8..16)?.try_into().ok()?);
-    Some((seq, sent))
+    let check: u64 = u64::from_be_bytes(buf.get(16..24)?.try_into().ok()?);
+    (check == !seq && sent <= mono_nanos()).then_some((seq, sent))
 }
 
 /// Answers every datagram with its first 16 bytes and the sender's address as seen here.
@@ -69,7 +94,9 @@ fn echo(bind: &str) -> Result<(), String> {
     let socket: UdpSocket = udp(bind)?;
     let mut buf: [u8; 65536] = [0; 65536];
     loop {
-        let (n, from) = socket.recv_from(&mut buf).map_err(|e| format!("receive failed: {e}"))?;
+        let (n, from) = socket
+            .recv_from(&mut buf)
+            .map_err(|e| format!("receive failed: {e}"))?;
         let mut reply: Vec<u8> = buf[..n.min(HEADER)].to_vec();
         reply.extend_from_slice(from.to_string().as_bytes());
         let _ = socket.send_to(&reply, from);
@@ -81,7 +108,9 @@ fn echo(bind: &str) -> Result<(), String> {
 fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), String> {
     let target: SocketAddr = addr(target)?;
     let socket: UdpSocket = udp(any_for(target))?;
-    socket.set_read_timeout(Some(Duration::from_millis(1))).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_millis(1)))
+        .map_err(|e| e.to_string())?;
     let mut rtts: Vec<f64> = Vec::new();
     let mut seen: Vec<(u64, String)> = Vec::new();
     let mut buf: [u8; 2048] = [0; 2048];
@@ -93,9 +122,19 @@ fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), String> {
         let next: Instant = start + Duration::from_millis((seq + 1) * interval_ms);
         collect_echoes(&socket, &mut buf, next, &mut rtts, &mut seen);
     }
-    collect_echoes(&socket, &mut buf, Instant::now() + Duration::from_secs(1), &mut rtts, &mut seen);
+    collect_echoes(
+        &socket,
+        &mut buf,
+        Instant::now() + Duration::from_secs(1),
+        &mut rtts,
+        &mut seen,
+    );
     rtts.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 { rtts.get(((rtts.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN) };
+    let pct = |p: f64| -> f64 {
+        rtts.get(((rtts.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let sources: Vec<String> = seen.iter().map(|(seq, s)| format!("{seq}@{s}")).collect();
     println!(
         "sent={count} received={} rtt_median_ms={:.3} rtt_p99_ms={:.3} rtt_min_ms={:.3} rtt_max_ms={:.3} sources={}",
@@ -109,10 +148,18 @@ fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), String> {
     Ok(())
 }
 
-fn collect_echoes(socket: &UdpSocket, buf: &mut [u8], until: Instant, rtts: &mut Vec<f64>, seen: &mut Vec<(u64, String)>) {
+fn collect_echoes(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+    until: Instant,
+    rtts: &mut Vec<f64>,
+    seen: &mut Vec<(u64, String)>,
+) {
     while Instant::now() < until {
         let Ok(n) = socket.recv(buf) else { continue };
-        let Some((seq, sent)) = read_stamp(&buf[..n]) else { continue };
+        let Some((seq, sent)) = read_stamp(&buf[..n]) else {
+            continue;
+        };
         rtts.push(mono_nanos().saturating_sub(sent) as f64 / 1e6);
         let source: String = String::from_utf8_lossy(&buf[HEADER..n]).into_owned();
         if seen.last().map(|(_, s)| s != &source).unwrap_or(true) {
@@ -147,7 +194,10 @@ fn flood(target: &str, rate_bps: u64, seconds: u64, size: usize) -> Result<(), S
         }
         seq += 1;
     }
-    println!("sent={seq} send_errors={errors} bytes={}", seq * packet.len() as u64);
+    println!(
+        "sent={seq} send_errors={errors} bytes={}",
+        seq * packet.len() as u64
+    );
     Ok(())
 }
 
@@ -155,20 +205,27 @@ fn flood(target: &str, rate_bps: u64, seconds: u64, size: usize) -> Result<(), S
 /// one-way delays, missing sequence numbers and damaged payloads.
 fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
     let socket: UdpSocket = udp(bind)?;
-    socket.set_read_timeout(Some(Duration::from_secs(idle_s.max(1)))).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_secs(idle_s.max(1))))
+        .map_err(|e| e.to_string())?;
     let mut buf: [u8; 65536] = [0; 65536];
     let mut seqs: Vec<u64> = Vec::new();
     let mut delays: Vec<f64> = Vec::new();
     let mut damaged: u64 = 0;
     let mut bytes: u64 = 0;
+    let mut datagrams: u64 = 0;
     let mut first: Option<u64> = None;
     let mut last: u64 = 0;
     while let Ok(n) = socket.recv(&mut buf) {
         let now: u64 = mono_nanos();
+        datagrams += 1;
         first.get_or_insert(now);
         last = now;
         bytes += n as u64;
-        let Some((seq, sent)) = read_stamp(&buf[..n]) else { continue };
+        let Some((seq, sent)) = read_stamp(&buf[..n]) else {
+            damaged += 1;
+            continue;
+        };
         if (HEADER..n).any(|i| buf[i] != i as u8) {
             damaged += 1;
         }
@@ -181,11 +238,26 @@ fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
     for s in &seqs {
         present[*s as usize] = true;
     }
-    let missing: Vec<String> = present.iter().enumerate().filter(|(_, p)| !**p).map(|(i, _)| (i + 1).to_string()).collect();
+    let missing: Vec<String> = present
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !**p)
+        .map(|(i, _)| (i + 1).to_string())
+        .collect();
+    let longest_gap: usize = present
+        .split(|p| *p)
+        .map(|run| run.len())
+        .max()
+        .unwrap_or(0);
     delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 { delays.get(((delays.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN) };
+    let pct = |p: f64| -> f64 {
+        delays
+            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!(
-        "received={} highest={max_seq} bytes={bytes} span_s={span_s:.3} rate_bps={:.0} delay_min_ms={:.3} delay_median_ms={:.3} delay_max_ms={:.3} damaged={damaged} missing_1based={}",
+        "datagrams={datagrams} received={} highest={max_seq} bytes={bytes} span_s={span_s:.3} rate_bps={:.0} delay_min_ms={:.3} delay_median_ms={:.3} delay_max_ms={:.3} damaged={damaged} longest_gap={longest_gap} missing_1based={}",
         seqs.len(),
         if span_s > 0.0 { bytes as f64 * 8.0 / span_s } else { 0.0 },
         pct(0.0),
@@ -198,8 +270,11 @@ fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
 
 /// Accepts one TCP connection and reports its goodput.
 fn tcp_sink(bind: &str) -> Result<(), String> {
-    let listener: TcpListener = TcpListener::bind(addr(bind)?).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let (mut stream, _) = listener.accept().map_err(|e| format!("accept failed: {e}"))?;
+    let listener: TcpListener =
+        TcpListener::bind(addr(bind)?).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let (mut stream, _) = listener
+        .accept()
+        .map_err(|e| format!("accept failed: {e}"))?;
     let mut buf: Vec<u8> = vec![0; 1 << 16];
     let mut bytes: u64 = 0;
     let mut first: Option<Instant> = None;
@@ -215,7 +290,14 @@ fn tcp_sink(bind: &str) -> Result<(), String> {
         }
     }
     let span: f64 = first.map(|f| (last - f).as_secs_f64()).unwrap_or(0.0);
-    println!("bytes={bytes} span_s={span:.3} rate_bps={:.0}", if span > 0.0 { bytes as f64 * 8.0 / span } else { 0.0 });
+    println!(
+        "bytes={bytes} span_s={span:.3} rate_bps={:.0}",
+        if span > 0.0 {
+            bytes as f64 * 8.0 / span
+        } else {
+            0.0
+        }
+    );
     Ok(())
 }
 
@@ -227,7 +309,9 @@ fn tcp_send(target: &str, seconds: u64) -> Result<(), String> {
     let end: Instant = Instant::now() + Duration::from_secs(seconds);
     let mut bytes: u64 = 0;
     while Instant::now() < end {
-        bytes += stream.write(&chunk).map_err(|e| format!("send failed: {e}"))? as u64;
+        bytes += stream
+            .write(&chunk)
+            .map_err(|e| format!("send failed: {e}"))? as u64;
     }
     println!("sent_bytes={bytes}");
     Ok(())
