@@ -257,20 +257,25 @@ impl<'k> Decoder<'k> {
     fn locate_long(
         &mut self,
         ctx: &Datagram,
-        kind: Option<LongType>,
         version: u32,
         dcid: &[u8],
+        initial: Option<(&[u8], usize)>,
     ) -> Option<(usize, Direction)> {
-        let known = if dcid.is_empty() {
-            None
-        } else {
-            self.cids.get(dcid).copied()
-        };
-        if let Some(found) = known.or_else(|| self.tuples.get(&(ctx.src, ctx.dst)).copied()) {
+        if let Some(found) = (!dcid.is_empty())
+            .then(|| self.cids.get(dcid).copied())
+            .flatten()
+        {
             return Some(found);
         }
-        if kind != Some(LongType::Initial) || self.options.is_server(ctx.src) {
-            return None;
+        // A client Initial opens a new connection only if it authenticates with the
+        // Initial keys of its own DCID: a damaged packet or the server's Initial of a
+        // connection whose start was not captured must not invent one.
+        let opens = initial.is_some_and(|(bytes, pn_offset)| {
+            !self.options.is_server(ctx.src)
+                && initial_authenticates(version, dcid, bytes, pn_offset)
+        });
+        if !opens {
+            return self.tuples.get(&(ctx.src, ctx.dst)).copied();
         }
         self.conns.push(Conn::new(dcid, version, ctx.src, ctx.dst));
         let conn = self.conns.len() - 1;
@@ -290,7 +295,7 @@ impl<'k> Decoder<'k> {
                 scid,
                 versions,
             } => {
-                let found = self.locate_long(ctx, None, 0, dcid);
+                let found = self.locate_long(ctx, 0, dcid, None);
                 let mut p = base_packet(
                     ctx,
                     found,
@@ -309,7 +314,7 @@ impl<'k> Decoder<'k> {
                 scid,
                 token,
             } => {
-                let found = self.locate_long(ctx, None, *version, dcid);
+                let found = self.locate_long(ctx, *version, dcid, None);
                 let mut p = base_packet(
                     ctx,
                     found,
@@ -345,7 +350,8 @@ impl<'k> Decoder<'k> {
                 token,
                 pn_offset,
             } => {
-                let found = self.locate_long(ctx, Some(*kind), *version, dcid);
+                let initial = (*kind == LongType::Initial).then_some((bytes, *pn_offset));
+                let found = self.locate_long(ctx, *version, dcid, initial);
                 let ty = match kind {
                     LongType::Initial => PacketType::Initial,
                     LongType::ZeroRtt => PacketType::ZeroRtt,
@@ -564,6 +570,23 @@ pub(crate) fn unprotect(
         payload_start,
         plain_len,
     })
+}
+
+/// Whether a packet decrypts as a client Initial under keys from its own DCID.
+fn initial_authenticates(version: u32, dcid: &[u8], bytes: &[u8], pn_offset: usize) -> bool {
+    let tls = crate::tls::TlsSummary::default();
+    let Ok(mut keys) = keys::derive(
+        Level::Initial,
+        Direction::ClientToServer,
+        version,
+        dcid,
+        &tls,
+        &KeyLog::default(),
+    ) else {
+        return false;
+    };
+    let mut copy = bytes.to_vec();
+    unprotect(&mut keys, None, &mut copy, pn_offset, true).is_ok()
 }
 
 /// The version compatible version negotiation (RFC 9368) may switch to or from.

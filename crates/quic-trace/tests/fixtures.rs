@@ -379,3 +379,17 @@ fn assert_all_decrypted_except_frames(t: &Trace) {
         );
     }
 }
+
+#[test]
+fn damaged_client_initial_invents_no_connection() {
+    let mut bytes = std::fs::read(fixture("aioquic-v1.pcap")).unwrap();
+    // pcap header 24 + record header 16 + Ethernet 14 + IPv4 20 + UDP 8 = first QUIC byte.
+    bytes[82 + 200] ^= 0x55;
+    let keylog = KeyLog::from_files(&[fixture("aioquic-v1.client.keys")]).unwrap();
+    let t = analyze(&bytes, &keylog, &Options::default()).unwrap();
+    let first = &t.packets[0];
+    assert_eq!(first.packet_type, PacketType::Initial);
+    assert!(!first.decrypted && first.connection.is_none());
+    assert!(first.undecryptable.is_some());
+    assert!(t.connections.is_empty());
+}
