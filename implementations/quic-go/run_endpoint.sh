@@ -14,14 +14,14 @@ mkdir -p "$QLOGDIR" /downloads
 
 client_supports() {
     case "$1" in
-        handshake|transfer|retry|keyupdate|chacha20|multiconnect|resumption|zerortt|http3) return 0 ;;
+        handshake|transfer|retry|keyupdate|chacha20|multiconnect|resumption|zerortt|http3|versionnegotiation) return 0 ;;
         *) return 1 ;;
     esac
 }
 
 server_supports() {
     case "$1" in
-        handshake|transfer|retry|chacha20|multiconnect|resumption|zerortt|http3) return 0 ;;
+        handshake|transfer|retry|chacha20|multiconnect|resumption|zerortt|http3|versionnegotiation) return 0 ;;
         *) return 1 ;;
     esac
 }
