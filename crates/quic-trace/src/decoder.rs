@@ -513,6 +513,10 @@ impl<'k> Decoder<'k> {
         let keylog = self.keylog;
         let c = &mut self.conns[conn];
         let slot = (level, dir, version);
+        // Keys made before the ServerHello named the suite are redone once it has.
+        if c.info.tls.server_hello.is_some() && c.keys.get(&slot).is_some_and(|k| k.suite_guessed) {
+            c.keys.remove(&slot);
+        }
         let keys = match c.keys.entry(slot) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(keys::derive(

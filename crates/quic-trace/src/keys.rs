@@ -33,6 +33,8 @@ pub struct DirKeys {
     phases: Vec<AeadKey>,
     current: usize,
     params: &'static VersionParams,
+    /// Derived before the ServerHello was seen, so the cipher suite was inferred.
+    pub suite_guessed: bool,
 }
 
 impl DirKeys {
@@ -45,6 +47,7 @@ impl DirKeys {
             phases: vec![aead],
             current: 0,
             params,
+            suite_guessed: false,
         })
     }
 
@@ -114,6 +117,7 @@ pub fn derive(
         phases: vec![aead],
         current: 0,
         params,
+        suite_guessed: level != Level::Initial && tls.server_hello.is_none(),
     })
 }
 
