@@ -7,16 +7,18 @@ use std::net::SocketAddr;
 use crate::bytes::HexBytes;
 use crate::capture::{read_capture, CapturedFrame};
 use crate::cid::ConnectionId;
+use crate::connection::{feed_crypto, Conn};
 use crate::error::TraceError;
 use crate::fasthash::FastMap;
 use crate::frame::{parse_frames, Frame};
 use crate::header::{self, Header, Parsed};
 use crate::ip::{udp_datagram, UdpDatagram};
 use crate::keylog::KeyLog;
-use crate::keys::{self, DirKeys, Level};
+use crate::keys::{self, Level};
 use crate::link::ip_payload;
-use crate::packet::{ConnectionInfo, Direction, PacketType, QuicPacket, Trace};
-use crate::tls::{self, CryptoStream};
+use crate::packet::{Direction, PacketType, QuicPacket, Trace};
+use crate::protection::{compatible_version, initial_authenticates, unprotect, Opened};
+use crate::tls::CryptoStream;
 use crate::version::{self, LongType};
 
 /// What the caller knows about the capture.
@@ -48,37 +50,6 @@ pub fn analyze(capture: &[u8], keylog: &KeyLog, options: &Options) -> Result<Tra
     Ok(trace)
 }
 
-struct Conn {
-    info: ConnectionInfo,
-    /// The DCID Initial keys derive from: the client's first, or a Retry's SCID.
-    initial_dcid: Vec<u8>,
-    version: u32,
-    /// DCID length of packets travelling in each direction.
-    cid_len: [Option<usize>; 2],
-    largest_pn: [[Option<u64>; 3]; 2],
-    crypto: [[CryptoStream; 3]; 2],
-    keys: FastMap<(Level, Direction, u32), DirKeys>,
-}
-
-impl Conn {
-    fn new(original_dcid: &[u8], version: u32, client: SocketAddr, server: SocketAddr) -> Conn {
-        Conn {
-            info: ConnectionInfo {
-                original_dcid: ConnectionId::new(original_dcid).unwrap_or_default(),
-                client: Some(client),
-                server: Some(server),
-                ..ConnectionInfo::default()
-            },
-            initial_dcid: original_dcid.to_vec(),
-            version,
-            cid_len: [None; 2],
-            largest_pn: [[None; 3]; 2],
-            crypto: Default::default(),
-            keys: FastMap::default(),
-        }
-    }
-}
-
 /// Facts of the datagram every packet in it shares.
 struct Datagram {
     frame: u64,
@@ -101,14 +72,6 @@ struct Decoder<'k> {
     packets: Vec<QuicPacket>,
     skipped: u64,
     scratch: Vec<u8>,
-}
-
-/// Result of removing packet protection.
-pub(crate) struct Opened {
-    pub(crate) pn: u64,
-    pub(crate) key_phase: u8,
-    pub(crate) payload_start: usize,
-    pub(crate) plain_len: usize,
 }
 
 impl<'k> Decoder<'k> {
@@ -535,73 +498,6 @@ impl<'k> Decoder<'k> {
     }
 }
 
-/// Removes header protection, recovers the packet number and decrypts the payload in
-/// place (RFC 9001 §5.3–5.4).
-pub(crate) fn unprotect(
-    keys: &mut DirKeys,
-    largest: Option<u64>,
-    packet: &mut [u8],
-    pn_offset: usize,
-    long: bool,
-) -> Result<Opened, String> {
-    let sample = packet
-        .get(pn_offset + 4..pn_offset + 20)
-        .ok_or("the packet is too short for a header protection sample")?;
-    let mask = keys
-        .header
-        .mask(sample)
-        .ok_or("header protection could not be removed")?;
-    packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
-    let pn_len = usize::from(packet[0] & 0x03) + 1;
-    let mut truncated: u64 = 0;
-    for i in 0..pn_len {
-        let b = packet
-            .get_mut(pn_offset + i)
-            .ok_or("the packet number is cut short")?;
-        *b ^= mask[1 + i];
-        truncated = (truncated << 8) | u64::from(*b);
-    }
-    let pn = decode_pn(largest, truncated, pn_len * 8);
-    let key_phase = if long { 0 } else { (packet[0] >> 2) & 1 };
-    let payload_start = pn_offset + pn_len;
-    let (head, payload) = packet.split_at_mut(payload_start);
-    let plain_len = keys
-        .open(key_phase, pn, head, payload)
-        .ok_or("payload authentication failed: wrong keys or a damaged packet")?;
-    Ok(Opened {
-        pn,
-        key_phase,
-        payload_start,
-        plain_len,
-    })
-}
-
-/// Whether a packet decrypts as a client Initial under keys from its own DCID.
-fn initial_authenticates(version: u32, dcid: &[u8], bytes: &[u8], pn_offset: usize) -> bool {
-    let tls = crate::tls::TlsSummary::default();
-    let Ok(mut keys) = keys::derive(
-        Level::Initial,
-        Direction::ClientToServer,
-        version,
-        dcid,
-        &tls,
-        &KeyLog::default(),
-    ) else {
-        return false;
-    };
-    let mut copy = bytes.to_vec();
-    unprotect(&mut keys, None, &mut copy, pn_offset, true).is_ok()
-}
-
-/// The version compatible version negotiation (RFC 9368) may switch to or from.
-fn compatible_version(version: u32) -> Option<u32> {
-    match version {
-        version::VERSION_1 => Some(version::VERSION_2),
-        version::VERSION_2 => Some(version::VERSION_1),
-        _ => None,
-    }
-}
-
 fn is_auth_failure(why: &str) -> bool {
     why.starts_with("payload authentication failed") || why.starts_with("the packet is too short")
 }
@@ -612,21 +508,6 @@ fn header_dcid<'b>(h: &Header<'b>) -> &'b [u8] {
         | Header::Retry { dcid, .. }
         | Header::Long { dcid, .. }
         | Header::Short { dcid } => dcid,
-    }
-}
-
-/// Packet number recovery (RFC 9000 §A.3).
-pub fn decode_pn(largest: Option<u64>, truncated: u64, bits: usize) -> u64 {
-    let expected = largest.map_or(0, |l| l + 1);
-    let win = 1u64 << bits;
-    let hwin = win / 2;
-    let candidate = (expected & !(win - 1)) | truncated;
-    if candidate + hwin <= expected && candidate < (1u64 << 62) - win {
-        candidate + win
-    } else if candidate > expected + hwin && candidate >= win {
-        candidate - win
-    } else {
-        candidate
     }
 }
 
@@ -663,52 +544,5 @@ fn base_packet(
         undecryptable: None,
         frames: Vec::new(),
         frames_stopped: None,
-    }
-}
-
-/// Feeds CRYPTO data to the connection's TLS reassembly and records what completes.
-fn feed_crypto(c: &mut Conn, dir: Direction, space: usize, offset: u64, data: &[u8]) {
-    let tls = &mut c.info.tls;
-    if dir == Direction::ServerToClient && space == 1 {
-        tls.server_handshake_crypto_bytes = tls
-            .server_handshake_crypto_bytes
-            .max(offset + data.len() as u64);
-    }
-    for (t, body) in c.crypto[dir.index()][space].add(offset, data) {
-        let client = dir == Direction::ClientToServer;
-        if client {
-            tls.client_messages.push(t)
-        } else {
-            tls.server_messages.push(t)
-        }
-        match (client, t) {
-            (true, tls::CLIENT_HELLO) => tls.client_hellos.extend(tls::parse_client_hello(&body)),
-            (false, tls::SERVER_HELLO) => {
-                if let Some(sh) = tls::parse_server_hello(&body) {
-                    if sh.hello_retry_request {
-                        tls.hello_retry_request = true;
-                    } else {
-                        tls.server_hello = Some(sh);
-                    }
-                }
-            }
-            (false, tls::ENCRYPTED_EXTENSIONS) => {
-                tls.encrypted_extensions = tls::parse_encrypted_extensions(&body)
-            }
-            (false, tls::CERTIFICATE) => tls.certificate = tls::parse_certificate(&body),
-            _ => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packet_number_recovery_rfc_example() {
-        assert_eq!(decode_pn(Some(0xa82f30ea), 0x9b32, 16), 0xa82f9b32);
-        assert_eq!(decode_pn(None, 0, 8), 0);
-        assert_eq!(decode_pn(Some(0xff), 0x02, 8), 0x102);
     }
 }

@@ -8,6 +8,7 @@ pub mod bytes;
 pub mod capture;
 pub mod cid;
 pub mod command;
+mod connection;
 pub mod crypto;
 pub mod decoder;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod link;
 pub mod output;
 pub mod packet;
+mod protection;
 pub mod tls;
 pub mod version;
 

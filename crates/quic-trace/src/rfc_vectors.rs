@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use crate::bytes::unhex;
 use crate::crypto::{self, Suite};
-use crate::decoder::unprotect;
 use crate::header::{parse_long, Header};
 use crate::keys::DirKeys;
+use crate::protection::unprotect;
 use crate::version::{self, VERSION_1, VERSION_2};
 
 fn vectors() -> HashMap<String, Vec<u8>> {
