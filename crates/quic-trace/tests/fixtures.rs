@@ -393,3 +393,36 @@ fn damaged_client_initial_invents_no_connection() {
     assert!(first.undecryptable.is_some());
     assert!(t.connections.is_empty());
 }
+
+#[test]
+fn quic_go_transfer_zero_length_cids_ecn_and_key_update() {
+    // quic-go 0.46 interop client and server (tx offload off), 150 kB transfer.
+    let t = load("quicgo-transfer.pcap", &["quicgo-transfer.client.keys"]);
+    assert_all_decrypted(&t);
+    let to_client: Vec<&QuicPacket> = of_type(&t, PacketType::OneRtt)
+        .into_iter()
+        .filter(|p| p.direction == Some(Direction::ServerToClient))
+        .collect();
+    assert!(to_client.len() > 20);
+    assert!(to_client.iter().all(|p| p.dcid.is_empty()));
+    let server_stream: usize = to_client.iter().map(|p| p.stream_bytes()).sum();
+    assert_eq!(server_stream, 150_000);
+    for dir in [Direction::ClientToServer, Direction::ServerToClient] {
+        let sent: Vec<&QuicPacket> = t
+            .packets
+            .iter()
+            .filter(|p| p.direction == Some(dir))
+            .collect();
+        assert!(sent.iter().any(|p| p.ecn == 2), "{dir:?} marks ECT(0)");
+        assert!(sent.iter().all(|p| p.ecn != 3), "{dir:?} no CE");
+        let ecn_acks = sent
+            .iter()
+            .flat_map(|p| &p.frames)
+            .any(|f| matches!(f, Frame::Ack { ecn: Some(_), .. }));
+        assert!(ecn_acks, "{dir:?} sends ACKs with ECN counts");
+        assert!(
+            sent.iter().any(|p| p.key_phase == Some(1)),
+            "{dir:?} key phase 1"
+        );
+    }
+}
