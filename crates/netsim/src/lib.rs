@@ -18,12 +18,13 @@ pub mod link;
 pub mod nat;
 pub mod packet;
 pub mod pcap;
-pub mod probe;
 pub mod rng;
 pub mod scenario;
 pub mod sender;
 pub mod signals;
+pub mod tool;
 pub mod units;
+pub mod waitserver;
 
 pub use kernel::{CAPABILITIES, SYSCTLS};
 
@@ -49,6 +50,9 @@ pub const EXIT_FAILURE: i32 = 1;
 /// Entry point of the `interop-sim` binary; returns the process exit code.
 pub fn main_with_args(args: Vec<String>) -> i32 {
     let rest: &[String] = args.get(1..).unwrap_or(&[]);
+    if rest.first().map(String::as_str) == Some("probe") {
+        return tool::main_with_args(&rest[1..]);
+    }
     if rest.iter().any(|a| a == "--help" || a == "-h") {
         println!("{}", config::USAGE);
         return 0;
@@ -88,7 +92,7 @@ fn run(config: &Config) -> Result<(), String> {
         .unwrap_or_else(Rng::from_entropy);
     if let Some(target) = &config.wait_for_server {
         println!("waiting up to {} s for {target}", SERVER_WAIT.as_secs());
-        let took: Duration = probe::wait_for_server(target, SERVER_WAIT, &mut rng)?;
+        let took: Duration = waitserver::wait_for_server(target, SERVER_WAIT, &mut rng)?;
         println!("{target} is available after {:.3} s", took.as_secs_f64());
     }
     set_timer_slack();

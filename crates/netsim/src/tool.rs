@@ -1,10 +1,12 @@
-//! Traffic generator and sink for measuring and testing the simulator from
-//! the endpoints' side (network namespaces or containers on either side of it).
+//! `interop-sim probe ...`: traffic generator and sink for measuring and
+//! testing the simulator from the endpoints' side (network namespaces or
+//! containers on either side of it). It lives in the simulator binary so that
+//! any container made from the sim image can act as a test endpoint.
 //! Every datagram carries a sequence number and its send time on
 //! CLOCK_MONOTONIC, which all namespaces of one host share, so one-way delays
 //! are exact. Results are printed as `key=value` pairs on one line.
 
-use netsim::clock::mono_nanos;
+use crate::clock::mono_nanos;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
@@ -12,13 +14,16 @@ use std::time::{Duration, Instant};
 /// Sequence number, send time, and the sequence number again (to detect damage
 /// to the header itself).
 const HEADER: usize = 24;
-const USAGE: &str = "usage: sim-probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS";
+const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS";
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = dispatch(&args) {
-        eprintln!("sim-probe: {e}");
-        std::process::exit(1);
+/// Runs one probe command (`args` excludes `interop-sim probe`); returns the exit code.
+pub fn main_with_args(args: &[String]) -> i32 {
+    match dispatch(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("interop-sim probe: {e}");
+            1
+        }
     }
 }
 
