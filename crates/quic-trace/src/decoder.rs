@@ -51,6 +51,7 @@ pub fn analyze(capture: &[u8], keylog: &KeyLog, options: &Options) -> Result<Tra
 }
 
 /// Facts of the datagram every packet in it shares.
+#[derive(Clone, Copy)]
 struct Datagram {
     frame: u64,
     time_ns: u64,
@@ -71,6 +72,8 @@ struct Decoder<'k> {
     cid_lens: Vec<usize>,
     packets: Vec<QuicPacket>,
     skipped: u64,
+    /// GSO super-datagrams split into their segments.
+    gso_split: u64,
     scratch: Vec<u8>,
 }
 
@@ -85,6 +88,7 @@ impl<'k> Decoder<'k> {
             cid_lens: Vec::new(),
             packets: Vec::new(),
             skipped: 0,
+            gso_split: 0,
             scratch: Vec::new(),
         }
     }
@@ -99,10 +103,17 @@ impl<'k> Decoder<'k> {
                 c.info
             })
             .collect();
+        let mut warnings = Vec::new();
+        if self.gso_split > 0 {
+            warnings.push(format!(
+                "{} captured frames held several QUIC datagrams at once (sent with UDP segmentation offload and captured before segmentation); they were split by segment size",
+                self.gso_split
+            ));
+        }
         Trace {
             packets: self.packets,
             connections,
-            warnings: Vec::new(),
+            warnings,
             skipped_frames: self.skipped,
         }
     }
@@ -127,14 +138,19 @@ impl<'k> Decoder<'k> {
             ecn: d.ecn,
             len: d.payload.len(),
         };
+        self.packets_in(&ctx, d.payload);
+    }
+
+    /// Walks the (possibly coalesced) packets of one datagram.
+    fn packets_in(&mut self, ctx: &Datagram, payload: &[u8]) {
         let mut offset = 0;
         let mut first_dcid: Option<ConnectionId> = None;
-        while offset < d.payload.len() {
-            let buf = &d.payload[offset..];
+        while offset < payload.len() {
+            let buf = &payload[offset..];
             let located = if buf[0] & 0x80 != 0 {
                 header::parse_long(buf).map(|p| (p, None))
             } else {
-                self.locate_short(&ctx, buf, first_dcid.as_ref().map(ConnectionId::len))
+                self.locate_short(ctx, buf, first_dcid.as_ref().map(ConnectionId::len))
             };
             // Bytes after the last packet that do not parse, or whose DCID differs
             // from the first packet's (RFC 9000 §12.2), are padding, not a packet.
@@ -148,25 +164,79 @@ impl<'k> Decoder<'k> {
             first_dcid.get_or_insert_with(|| ConnectionId::new(dcid).unwrap_or_default());
             let packet_bytes = &buf[..parsed.len];
             let packet = match short_conn {
-                Some(found) => self.short_packet(&ctx, packet_bytes, &parsed, found),
-                None => self.long_packet(&ctx, packet_bytes, &parsed),
+                Some(found) => self.short_packet(ctx, packet_bytes, &parsed, found),
+                None => self.long_packet(ctx, packet_bytes, &parsed),
             };
-            let is_later = offset > 0;
+            let auth_failed = packet.as_ref().is_some_and(|p| {
+                !p.decrypted && p.undecryptable.as_deref().is_some_and(is_auth_failure)
+            });
+            if auth_failed && offset == 0 {
+                if let Some(found) = short_conn {
+                    if self.split_gso(ctx, payload, dcid.len(), found) {
+                        return;
+                    }
+                }
+            }
+            // A later "packet" that fails to decrypt with known keys is random
+            // trailing padding (aioquic sends such), not a packet.
+            if auth_failed && offset > 0 {
+                break;
+            }
             offset += parsed.len;
             match packet {
-                // A later "packet" that fails to decrypt with known keys is random
-                // trailing padding (aioquic sends such), not a packet.
-                Some(p)
-                    if is_later
-                        && !p.decrypted
-                        && p.undecryptable.as_deref().is_some_and(is_auth_failure) =>
-                {
-                    break
-                }
                 Some(p) => self.packets.push(p),
                 None => break,
             }
         }
+    }
+
+    /// A captured "datagram" may be a GSO super-datagram: several equal-size QUIC
+    /// datagrams (the last one shorter) handed to the kernel at once and captured
+    /// before segmentation. Finds the segment size whose first segment authenticates
+    /// and decodes every segment as its own datagram.
+    fn split_gso(
+        &mut self,
+        ctx: &Datagram,
+        payload: &[u8],
+        dcid_len: usize,
+        found: (usize, Direction),
+    ) -> bool {
+        const MAX_ATTEMPTS: usize = 4096;
+        let min_size = 1 + dcid_len + 4 + 16;
+        let dcid = &payload[1..1 + dcid_len];
+        let looks_like_start = |at: usize| {
+            payload[at] & 0xc0 == 0x40 && payload.get(at + 1..at + 1 + dcid_len) == Some(dcid)
+        };
+        let candidates = (min_size..payload.len())
+            .filter(|size| (1..=(payload.len() - 1) / size).all(|k| looks_like_start(k * size)))
+            .take(MAX_ATTEMPTS);
+        for size in candidates {
+            let first = &payload[..size];
+            let Some(parsed) = header::parse_short(first, dcid_len) else {
+                continue;
+            };
+            let Some(packet) =
+                self.short_packet(&Datagram { len: size, ..*ctx }, first, &parsed, found)
+            else {
+                continue;
+            };
+            if !packet.decrypted {
+                continue;
+            }
+            self.packets.push(packet);
+            for segment in payload[size..].chunks(size) {
+                self.packets_in(
+                    &Datagram {
+                        len: segment.len(),
+                        ..*ctx
+                    },
+                    segment,
+                );
+            }
+            self.gso_split += 1;
+            return true;
+        }
+        false
     }
 
     /// Finds the connection of a short-header packet: by a known DCID, else by the

@@ -426,3 +426,32 @@ fn quic_go_transfer_zero_length_cids_ecn_and_key_update() {
         );
     }
 }
+
+#[test]
+fn gso_super_datagrams_are_split() {
+    // quic-go with tx offload on: the capture holds up to ~20 kB "datagrams" that the
+    // kernel segmented only after tcpdump saw them.
+    let t = load("quicgo-gso.pcap", &["quicgo-gso.client.keys"]);
+    assert_all_decrypted(&t);
+    assert!(
+        t.warnings
+            .iter()
+            .any(|w| w.contains("segmentation offload")),
+        "{:?}",
+        t.warnings
+    );
+    let server_stream: usize = t
+        .packets
+        .iter()
+        .filter(|p| p.direction == Some(Direction::ServerToClient))
+        .map(QuicPacket::stream_bytes)
+        .sum();
+    assert_eq!(server_stream, 150_000);
+    let packets_of_split_frames = t
+        .packets
+        .iter()
+        .filter(|p| t.packets.iter().filter(|q| q.frame == p.frame).count() > 5)
+        .count();
+    assert!(packets_of_split_frames > 0);
+    assert!(t.packets.iter().all(|p| p.datagram_len <= 1500));
+}
