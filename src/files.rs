@@ -19,23 +19,23 @@ pub struct GeneratedFile {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "able", "agile", "amber", "ample", "azure", "bold", "brave", "brisk", "calm", "clever",
-    "cosy", "crisp", "curly", "daring", "dusty", "eager", "early", "fancy", "fast", "fierce",
-    "fluffy", "gentle", "giant", "glad", "golden", "grand", "happy", "hasty", "humble", "icy",
-    "jolly", "keen", "kind", "lively", "lucky", "mellow", "merry", "mighty", "misty", "modest",
-    "nimble", "noble", "odd", "plucky", "polite", "proud", "quick", "quiet", "rapid", "rosy",
-    "rusty", "shiny", "silent", "sleek", "smart", "snappy", "solid", "spicy", "steady", "sunny",
-    "swift", "tidy", "vivid", "witty",
+    "able", "agile", "amber", "ample", "azure", "bold", "brave", "brisk", "calm", "clever", "cosy",
+    "crisp", "curly", "daring", "dusty", "eager", "early", "fancy", "fast", "fierce", "fluffy",
+    "gentle", "giant", "glad", "golden", "grand", "happy", "hasty", "humble", "icy", "jolly",
+    "keen", "kind", "lively", "lucky", "mellow", "merry", "mighty", "misty", "modest", "nimble",
+    "noble", "odd", "plucky", "polite", "proud", "quick", "quiet", "rapid", "rosy", "rusty",
+    "shiny", "silent", "sleek", "smart", "snappy", "solid", "spicy", "steady", "sunny", "swift",
+    "tidy", "vivid", "witty",
 ];
 
 const NOUNS: &[&str] = &[
-    "badger", "beaver", "bison", "camel", "cheetah", "cobra", "condor", "coyote", "crane",
-    "dingo", "dolphin", "eagle", "falcon", "ferret", "finch", "gecko", "gibbon", "heron",
-    "hornet", "ibis", "jackal", "jaguar", "koala", "lemur", "llama", "lynx", "marmot", "marten",
-    "moose", "newt", "ocelot", "orca", "osprey", "otter", "owl", "panda", "parrot", "pelican",
-    "puffin", "quail", "rabbit", "raven", "salmon", "seal", "shark", "sloth", "sparrow",
-    "squid", "stork", "swan", "tapir", "tiger", "toucan", "trout", "turtle", "viper", "walrus",
-    "weasel", "whale", "wombat", "yak", "zebra", "mole", "bat",
+    "badger", "beaver", "bison", "camel", "cheetah", "cobra", "condor", "coyote", "crane", "dingo",
+    "dolphin", "eagle", "falcon", "ferret", "finch", "gecko", "gibbon", "heron", "hornet", "ibis",
+    "jackal", "jaguar", "koala", "lemur", "llama", "lynx", "marmot", "marten", "moose", "newt",
+    "ocelot", "orca", "osprey", "otter", "owl", "panda", "parrot", "pelican", "puffin", "quail",
+    "rabbit", "raven", "salmon", "seal", "shark", "sloth", "sparrow", "squid", "stork", "swan",
+    "tapir", "tiger", "toucan", "trout", "turtle", "viper", "walrus", "weasel", "whale", "wombat",
+    "yak", "zebra", "mole", "bat",
 ];
 
 /// A readable random name like `brave-amber-otter`.
@@ -48,7 +48,9 @@ pub fn slug(rng: &mut impl Rng) -> String {
 
 /// Random lower-case letters.
 pub fn letters(rng: &mut impl Rng, len: usize) -> String {
-    (0..len).map(|_| rng.gen_range(b'a'..=b'z') as char).collect()
+    (0..len)
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect()
 }
 
 /// A name by `rule` that is not yet in `taken`.
@@ -107,7 +109,10 @@ mod tests {
         let names: HashSet<_> = files.iter().map(|f| &f.name).collect();
         assert_eq!(names.len(), 1999);
         for f in files.iter().take(20) {
-            assert_eq!(std::fs::metadata(dir.path().join(&f.name)).unwrap().len(), 32);
+            assert_eq!(
+                std::fs::metadata(dir.path().join(&f.name)).unwrap().len(),
+                32
+            );
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1999);
     }
@@ -118,14 +123,21 @@ mod tests {
         let spec = find(Protocol::Quic, "zerortt").unwrap().files;
         let files = generate(spec, dir.path()).unwrap();
         assert_eq!(files.len(), 40);
-        assert!(files.iter().all(|f| f.name.len() == 250
-            && f.name.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(files
+            .iter()
+            .all(|f| f.name.len() == 250 && f.name.bytes().all(|b| b.is_ascii_lowercase())));
     }
 
     #[test]
     fn content_is_random_not_constant() {
         let dir = tempfile::tempdir().unwrap();
-        let spec = FileSpec { sizes: FileSizes::Repeat { count: 2, size: 4096 }, names: NameRule::Slug };
+        let spec = FileSpec {
+            sizes: FileSizes::Repeat {
+                count: 2,
+                size: 4096,
+            },
+            names: NameRule::Slug,
+        };
         let files = generate(spec, dir.path()).unwrap();
         let a = std::fs::read(dir.path().join(&files[0].name)).unwrap();
         let b = std::fs::read(dir.path().join(&files[1].name)).unwrap();
@@ -141,7 +153,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big");
         write_random_file(&path, 25 * 1024 * 1024 + 7, &mut SmallRng::from_entropy()).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().len(), 25 * 1024 * 1024 + 7);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            25 * 1024 * 1024 + 7
+        );
     }
 
     #[test]

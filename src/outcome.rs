@@ -115,12 +115,16 @@ impl TrialRecord {
 
     pub fn read(path: &Path) -> Result<TrialRecord, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a trial record: {e}", path.display()))
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a trial record: {e}", path.display()))
     }
 
     /// The measurement column text of result.json.
     pub fn details(&self) -> String {
-        self.measurement.as_ref().map(|m| m.details()).unwrap_or_default()
+        self.measurement
+            .as_ref()
+            .map(|m| m.details())
+            .unwrap_or_default()
     }
 }
 
@@ -138,7 +142,10 @@ mod tests {
 
     #[test]
     fn measurement_details_match_the_reference_format() {
-        let m = MeasurementValue { values: vec![9000.0, 9100.0, 8900.0, 9050.0, 8950.0], unit: "kbps".into() };
+        let m = MeasurementValue {
+            values: vec![9000.0, 9100.0, 8900.0, 9050.0, 8950.0],
+            unit: "kbps".into(),
+        };
         assert_eq!(m.mean(), 9000.0);
         assert!((m.stdev() - 79.0569).abs() < 0.001);
         assert_eq!(m.details(), "9000 (± 79) kbps");
@@ -164,7 +171,9 @@ mod tests {
         let back = TrialRecord::read(&dir.path().join("a/b").join(TrialRecord::FILE_NAME)).unwrap();
         assert_eq!(back, rec);
         std::fs::write(dir.path().join("bad.json"), "{").unwrap();
-        assert!(TrialRecord::read(&dir.path().join("bad.json")).unwrap_err().contains("not a trial record"));
+        assert!(TrialRecord::read(&dir.path().join("bad.json"))
+            .unwrap_err()
+            .contains("not a trial record"));
     }
 
     #[test]

@@ -100,7 +100,12 @@ impl Trial {
     /// both suites can share one list and a filter like `quic-go_` still
     /// selects an implementation's trials in both).
     pub fn name(&self) -> String {
-        trial_name(self.protocol, &self.server.name, &self.client.name, self.test.name)
+        trial_name(
+            self.protocol,
+            &self.server.name,
+            &self.client.name,
+            self.test.name,
+        )
     }
 
     /// `<server>_<client>/<test>`, relative to the protocol's log root.
@@ -131,10 +136,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(protocol: Protocol, mut registry: Registry, sel: &Selection) -> Result<Plan, PlanError> {
+    pub fn new(
+        protocol: Protocol,
+        mut registry: Registry,
+        sel: &Selection,
+    ) -> Result<Plan, PlanError> {
         apply_replacements(&mut registry, &sel.replace)?;
-        let servers = pick(&registry, sel.servers.as_deref(), "server", |i| i.role.is_server())?;
-        let clients = pick(&registry, sel.clients.as_deref(), "client", |i| i.role.is_client())?;
+        let servers = pick(&registry, sel.servers.as_deref(), "server", |i| {
+            i.role.is_server()
+        })?;
+        let clients = pick(&registry, sel.clients.as_deref(), "client", |i| {
+            i.role.is_client()
+        })?;
         if let Some(m) = &sel.must_include {
             if registry.get(m).is_none() {
                 return Err(PlanError(format!(
@@ -190,18 +203,27 @@ impl Plan {
 
     fn implementation(&self, name: &str) -> &Implementation {
         // Every name in servers/clients was checked against the registry.
-        self.registry.get(name).expect("planned implementation exists")
+        self.registry
+            .get(name)
+            .expect("planned implementation exists")
     }
 }
 
-fn apply_replacements(registry: &mut Registry, replace: &[(String, String)]) -> Result<(), PlanError> {
+fn apply_replacements(
+    registry: &mut Registry,
+    replace: &[(String, String)],
+) -> Result<(), PlanError> {
     for (name, image) in replace {
         let names = registry.names().join(", ");
         let imp = registry
             .implementations
             .iter_mut()
             .find(|i| i.name == *name)
-            .ok_or_else(|| PlanError(format!("cannot replace \"{name}\": no such implementation; available: {names}")))?;
+            .ok_or_else(|| {
+                PlanError(format!(
+                    "cannot replace \"{name}\": no such implementation; available: {names}"
+                ))
+            })?;
         imp.image = image.clone();
         // A replaced image is what the user wants to test; don't build ours.
         imp.build = None;
@@ -239,7 +261,11 @@ fn pick(
     Ok(out)
 }
 
-fn check_names(registry: &Registry, names: &[String], flag: &str) -> Result<Vec<String>, PlanError> {
+fn check_names(
+    registry: &Registry,
+    names: &[String],
+    flag: &str,
+) -> Result<Vec<String>, PlanError> {
     for n in names {
         if registry.get(n).is_none() {
             return Err(PlanError(format!(
@@ -254,9 +280,12 @@ fn check_names(registry: &Registry, names: &[String], flag: &str) -> Result<Vec<
 type TestLists = (Vec<&'static TestCase>, Vec<&'static TestCase>);
 
 fn pick_tests(protocol: Protocol, filter: &TestFilter) -> Result<TestLists, PlanError> {
-    let defaults: Vec<&'static TestCase> =
-        testcases::tests(protocol).iter().filter(|t| t.default).collect();
-    let all_measurements: Vec<&'static TestCase> = testcases::measurements(protocol).iter().collect();
+    let defaults: Vec<&'static TestCase> = testcases::tests(protocol)
+        .iter()
+        .filter(|t| t.default)
+        .collect();
+    let all_measurements: Vec<&'static TestCase> =
+        testcases::measurements(protocol).iter().collect();
     Ok(match filter {
         TestFilter::Default => (defaults, all_measurements),
         TestFilter::OnlyTests => (defaults, Vec::new()),
@@ -266,8 +295,13 @@ fn pick_tests(protocol: Protocol, filter: &TestFilter) -> Result<TestLists, Plan
             let mut tests = Vec::new();
             let mut measurements = Vec::new();
             for name in names {
-                let tc = testcases::find(protocol, name).ok_or_else(|| unknown_test(protocol, name))?;
-                let list = if tc.is_measurement() { &mut measurements } else { &mut tests };
+                let tc =
+                    testcases::find(protocol, name).ok_or_else(|| unknown_test(protocol, name))?;
+                let list = if tc.is_measurement() {
+                    &mut measurements
+                } else {
+                    &mut tests
+                };
                 if !list.iter().any(|t: &&TestCase| t.name == tc.name) {
                     list.push(tc);
                 }
@@ -279,7 +313,10 @@ fn pick_tests(protocol: Protocol, filter: &TestFilter) -> Result<TestLists, Plan
 
 fn unknown_test(protocol: Protocol, name: &str) -> PlanError {
     let tests: Vec<&str> = testcases::tests(protocol).iter().map(|t| t.name).collect();
-    let ms: Vec<&str> = testcases::measurements(protocol).iter().map(|t| t.name).collect();
+    let ms: Vec<&str> = testcases::measurements(protocol)
+        .iter()
+        .map(|t| t.name)
+        .collect();
     let mut msg = format!(
         "{protocol} test case \"{name}\" not found; available test cases: {}",
         tests.join(", ")
@@ -310,8 +347,12 @@ mod tests {
         assert_eq!(plan.measurements.len(), 2);
         let trials = plan.trials();
         assert_eq!(trials.len(), 16 * 15 * 24);
-        assert!(trials.iter().all(|t| t.server.role.is_server() && t.client.role.is_client()));
-        assert!(!trials.iter().any(|t| t.client.name == "nginx" || t.server.name == "chrome"));
+        assert!(trials
+            .iter()
+            .all(|t| t.server.role.is_server() && t.client.role.is_client()));
+        assert!(!trials
+            .iter()
+            .any(|t| t.client.name == "nginx" || t.server.name == "chrome"));
         let unique: HashSet<String> = trials.iter().map(Trial::name).collect();
         assert_eq!(unique.len(), trials.len());
         assert_eq!(trials[0].name(), "quic-go_quic-go_handshake");
@@ -321,38 +362,66 @@ mod tests {
 
     #[test]
     fn webtransport_names_are_prefixed() {
-        let plan = Plan::new(Protocol::WebTransport, Registry::embedded(Protocol::WebTransport), &Selection::default()).unwrap();
+        let plan = Plan::new(
+            Protocol::WebTransport,
+            Registry::embedded(Protocol::WebTransport),
+            &Selection::default(),
+        )
+        .unwrap();
         let trials = plan.trials();
         assert_eq!(trials.len(), 3 * 5 * 7);
-        assert!(trials.iter().any(|t| t.name() == "webtransport::ngtcp2_chrome_transfer-datagram-send"));
+        assert!(trials
+            .iter()
+            .any(|t| t.name() == "webtransport::ngtcp2_chrome_transfer-datagram-send"));
     }
 
     #[test]
     fn unknown_server_lists_the_available_ones() {
-        let sel = Selection { servers: Some(vec!["nosuch".into()]), ..Default::default() };
+        let sel = Selection {
+            servers: Some(vec!["nosuch".into()]),
+            ..Default::default()
+        };
         let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
-        assert!(err.0.contains("server implementation \"nosuch\" not found"), "{err}");
-        assert!(err.0.contains("nginx") && !err.0.contains("chrome"), "{err}");
+        assert!(
+            err.0.contains("server implementation \"nosuch\" not found"),
+            "{err}"
+        );
+        assert!(
+            err.0.contains("nginx") && !err.0.contains("chrome"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_client_only_implementation_is_not_a_server() {
-        let sel = Selection { servers: Some(vec!["chrome".into()]), ..Default::default() };
+        let sel = Selection {
+            servers: Some(vec!["chrome".into()]),
+            ..Default::default()
+        };
         assert!(Plan::new(Protocol::Quic, quic(), &sel).is_err());
     }
 
     #[test]
     fn unknown_test_lists_tests_and_measurements() {
-        let sel = Selection { tests: TestFilter::parse(Some("handshake,nosuch")), ..Default::default() };
+        let sel = Selection {
+            tests: TestFilter::parse(Some("handshake,nosuch")),
+            ..Default::default()
+        };
         let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
         assert!(err.0.contains("\"nosuch\" not found"), "{err}");
-        assert!(err.0.contains("zerortt") && err.0.contains("measurements: goodput, crosstraffic"), "{err}");
+        assert!(
+            err.0.contains("zerortt") && err.0.contains("measurements: goodput, crosstraffic"),
+            "{err}"
+        );
     }
 
     #[test]
     fn test_filters() {
         let plan = |t: Option<&str>| {
-            let sel = Selection { tests: TestFilter::parse(t), ..Default::default() };
+            let sel = Selection {
+                tests: TestFilter::parse(t),
+                ..Default::default()
+            };
             Plan::new(Protocol::Quic, quic(), &sel).unwrap()
         };
         let p = plan(Some("goodput,handshake,versionnegotiation,handshake"));
@@ -368,19 +437,37 @@ mod tests {
 
     #[test]
     fn must_include_keeps_only_pairs_with_it() {
-        let sel = Selection { must_include: Some("aioquic".into()), ..Default::default() };
+        let sel = Selection {
+            must_include: Some("aioquic".into()),
+            ..Default::default()
+        };
         let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
-        assert!(plan.pairs.iter().all(|(s, c)| s == "aioquic" || c == "aioquic"));
+        assert!(plan
+            .pairs
+            .iter()
+            .all(|(s, c)| s == "aioquic" || c == "aioquic"));
         assert_eq!(plan.pairs.len(), 16 + 15 - 1);
     }
 
     #[test]
     fn replace_changes_the_image_and_rejects_unknown_names() {
-        let sel = Selection { replace: parse_replace("quic-go=my/quic-go:dev").unwrap(), ..Default::default() };
+        let sel = Selection {
+            replace: parse_replace("quic-go=my/quic-go:dev").unwrap(),
+            ..Default::default()
+        };
         let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
-        assert_eq!(plan.registry.get("quic-go").unwrap().image, "my/quic-go:dev");
-        let sel = Selection { replace: vec![("nosuch".into(), "x".into())], ..Default::default() };
-        assert!(Plan::new(Protocol::Quic, quic(), &sel).unwrap_err().0.contains("nosuch"));
+        assert_eq!(
+            plan.registry.get("quic-go").unwrap().image,
+            "my/quic-go:dev"
+        );
+        let sel = Selection {
+            replace: vec![("nosuch".into(), "x".into())],
+            ..Default::default()
+        };
+        assert!(Plan::new(Protocol::Quic, quic(), &sel)
+            .unwrap_err()
+            .0
+            .contains("nosuch"));
         assert!(parse_replace("quic-go").is_err());
         assert!(parse_replace("a=b=c").is_err());
     }
@@ -393,15 +480,29 @@ mod tests {
             ..Default::default()
         };
         let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
-        assert_eq!(plan.no_auto_unsupported, HashSet::from(["quic-go".to_string()]));
-        let sel = Selection { no_auto_unsupported: Some(vec!["ngtcp2".into()]), ..sel };
+        assert_eq!(
+            plan.no_auto_unsupported,
+            HashSet::from(["quic-go".to_string()])
+        );
+        let sel = Selection {
+            no_auto_unsupported: Some(vec!["ngtcp2".into()]),
+            ..sel
+        };
         let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
-        assert_eq!(plan.no_auto_unsupported, HashSet::from(["ngtcp2".to_string()]));
+        assert_eq!(
+            plan.no_auto_unsupported,
+            HashSet::from(["ngtcp2".to_string()])
+        );
     }
 
     #[test]
     fn log_subdir_follows_the_reference_layout() {
-        let sel = Selection { servers: Some(vec!["quic-go".into()]), clients: Some(vec!["ngtcp2".into()]), tests: TestFilter::parse(Some("retry")), ..Default::default() };
+        let sel = Selection {
+            servers: Some(vec!["quic-go".into()]),
+            clients: Some(vec!["ngtcp2".into()]),
+            tests: TestFilter::parse(Some("retry")),
+            ..Default::default()
+        };
         let t = &Plan::new(Protocol::Quic, quic(), &sel).unwrap().trials()[0];
         assert_eq!(t.log_subdir(), PathBuf::from("quic-go_ngtcp2/retry"));
     }

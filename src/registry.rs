@@ -83,9 +83,9 @@ impl<'de> Visitor<'de> for EntriesVisitor {
                     "duplicate implementation name \"{name}\""
                 )));
             }
-            let entry: RawEntry = map.next_value().map_err(|e| {
-                serde::de::Error::custom(format!("implementation \"{name}\": {e}"))
-            })?;
+            let entry: RawEntry = map
+                .next_value()
+                .map_err(|e| serde::de::Error::custom(format!("implementation \"{name}\": {e}")))?;
             entries.push((name, entry));
         }
         Ok(OrderedEntries(entries))
@@ -163,7 +163,10 @@ impl Registry {
     pub fn embedded(protocol: Protocol) -> Registry {
         let (text, name) = match protocol {
             Protocol::Quic => (QUIC_REGISTRY_JSON, "implementations_quic.json"),
-            Protocol::WebTransport => (WEBTRANSPORT_REGISTRY_JSON, "implementations_webtransport.json"),
+            Protocol::WebTransport => (
+                WEBTRANSPORT_REGISTRY_JSON,
+                "implementations_webtransport.json",
+            ),
         };
         // The embedded files are covered by unit tests, so this cannot fail
         // in a released build.
@@ -178,9 +181,15 @@ impl Registry {
                     imp.name
                 ))
             } else if imp.image.trim().is_empty() {
-                Some(format!("implementation \"{}\": \"image\" is empty", imp.name))
+                Some(format!(
+                    "implementation \"{}\": \"image\" is empty",
+                    imp.name
+                ))
             } else if imp.build.as_deref().is_some_and(|b| b.trim().is_empty()) {
-                Some(format!("implementation \"{}\": \"build\" is empty", imp.name))
+                Some(format!(
+                    "implementation \"{}\": \"build\" is empty",
+                    imp.name
+                ))
             } else {
                 None
             };
@@ -201,7 +210,10 @@ impl Registry {
     }
 
     pub fn names(&self) -> Vec<&str> {
-        self.implementations.iter().map(|i| i.name.as_str()).collect()
+        self.implementations
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect()
     }
 
     pub fn servers(&self) -> Vec<&str> {
@@ -268,9 +280,18 @@ mod tests {
         let r = Registry::embedded(Protocol::WebTransport);
         assert_eq!(
             r.names(),
-            vec!["webtransport-go", "chrome", "firefox", "flupke-webtransport", "ngtcp2"]
+            vec![
+                "webtransport-go",
+                "chrome",
+                "firefox",
+                "flupke-webtransport",
+                "ngtcp2"
+            ]
         );
-        assert_eq!(r.servers(), vec!["webtransport-go", "flupke-webtransport", "ngtcp2"]);
+        assert_eq!(
+            r.servers(),
+            vec!["webtransport-go", "flupke-webtransport", "ngtcp2"]
+        );
     }
 
     #[test]
@@ -294,8 +315,8 @@ mod tests {
 
     #[test]
     fn missing_field_is_rejected() {
-        let err = Registry::from_json(r#"{"a": {"image": "i", "role": "both"}}"#, "f.json")
-            .unwrap_err();
+        let err =
+            Registry::from_json(r#"{"a": {"image": "i", "role": "both"}}"#, "f.json").unwrap_err();
         assert!(err.message.contains("missing field `url`"), "{err}");
     }
 
@@ -317,7 +338,10 @@ mod tests {
             "f.json",
         )
         .unwrap_err();
-        assert!(err.message.contains("duplicate implementation name \"a\""), "{err}");
+        assert!(
+            err.message.contains("duplicate implementation name \"a\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -339,7 +363,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.names(), vec!["z", "a"]);
-        assert_eq!(r.get("z").unwrap().build.as_deref(), Some("implementations/z"));
+        assert_eq!(
+            r.get("z").unwrap().build.as_deref(),
+            Some("implementations/z")
+        );
         assert_eq!(r.clients(), vec!["z"]);
         assert_eq!(r.servers(), vec!["a"]);
     }

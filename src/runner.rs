@@ -41,7 +41,7 @@ pub struct Runner {
     shared: OnceCell<Result<Shared, String>>,
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
-    compliance: Mutex<HashMap<(String, String), Cached<()>>>,
+    compliance: Mutex<HashMap<(String, String), Cached<trial::Compliance>>>,
     /// Where registry `"build"` paths are relative to.
     build_base: PathBuf,
 }
@@ -199,7 +199,7 @@ impl Runner {
         images: &Images,
         role: &str,
         image_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<trial::Compliance, String> {
         let key = (image_id.to_string(), role.to_string());
         let cell = self
             .compliance
@@ -259,9 +259,23 @@ impl Runner {
         }
         for role in ["server", "client"] {
             let id = record.images.get(role).cloned().unwrap_or_default();
-            if let Err(e) = self.compliant(docker, &images, role, &id).await {
-                log.line(format!("compliance check failed: {e}"));
-                return (Outcome::Unsupported, format!("skipped: not compliant: {e}"));
+            match self.compliant(docker, &images, role, &id).await {
+                Ok(trial::Compliance::Compliant) => log.line(format!(
+                    "{role} is compliant (exit code 127 for an unknown test case)"
+                )),
+                Ok(trial::Compliance::NotCompliant(why)) => {
+                    log.line(format!("compliance check: {why}"));
+                    return (
+                        Outcome::Unsupported,
+                        format!("skipped: not compliant: {why}"),
+                    );
+                }
+                Err(e) => {
+                    return (
+                        Outcome::Failed,
+                        format!("the {role} compliance check could not run: {e}"),
+                    )
+                }
             }
         }
         self.repetitions(trial, docker, &images, dir, log).await

@@ -42,7 +42,9 @@ impl fmt::Display for Protocol {
 pub enum Kind {
     Test,
     /// Runs `repetitions` times; any failed repetition fails it.
-    Measurement { repetitions: u32 },
+    Measurement {
+        repetitions: u32,
+    },
 }
 
 /// The host name the client's URLs use.
@@ -77,9 +79,16 @@ pub enum NameRule {
 pub enum FileSizes {
     None,
     List(&'static [u64]),
-    Repeat { count: usize, size: u64 },
+    Repeat {
+        count: usize,
+        size: u64,
+    },
     /// `count` files of `base + step * i` bytes (WebTransport datagrams).
-    Ramp { count: usize, base: u64, step: u64 },
+    Ramp {
+        count: usize,
+        base: u64,
+        step: u64,
+    },
 }
 
 impl FileSizes {
@@ -258,7 +267,10 @@ const CORRUPT_SCENARIO: &str = "corrupt-rate --delay=15ms --bandwidth=10Mbps --q
 const HANDSHAKE_CORRUPT_SCENARIO: &str = "corrupt-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=30 --rate_to_client=30 --burst_to_server=3 --burst_to_client=3";
 const REBIND_SCENARIO: &str =
     "rebind --delay=15ms --bandwidth=10Mbps --queue=25 --first-rebind=1s --rebind-freq=5s";
-const MULTICONNECT_FILES: FileSizes = FileSizes::Repeat { count: 50, size: KB };
+const MULTICONNECT_FILES: FileSizes = FileSizes::Repeat {
+    count: 50,
+    size: KB,
+};
 
 /// The QUIC test cases in the reference order, plus `versionnegotiation`,
 /// which exists but is not in the default list.
@@ -530,7 +542,14 @@ const fn wt(
         protocol: Protocol::WebTransport,
         server_testcase,
         client_testcase,
-        ..quic(name, abbr, desc, name, files, Check::WtTransfer(stream, direction))
+        ..quic(
+            name,
+            abbr,
+            desc,
+            name,
+            files,
+            Check::WtTransfer(stream, direction),
+        )
     }
 }
 
@@ -538,7 +557,14 @@ const fn wt(
 pub static WEBTRANSPORT_TESTS: &[TestCase] = &[
     TestCase {
         protocol: Protocol::WebTransport,
-        ..quic("handshake", "H", "Handshake completes successfully.", "handshake", FileSizes::None, Check::WtHandshake)
+        ..quic(
+            "handshake",
+            "H",
+            "Handshake completes successfully.",
+            "handshake",
+            FileSizes::None,
+            Check::WtHandshake,
+        )
     },
     wt(
         "transfer-unidirectional-receive",
@@ -614,14 +640,35 @@ mod tests {
 
     #[test]
     fn quic_default_list_matches_the_reference_order() {
-        let names: Vec<&str> = QUIC_TESTS.iter().filter(|t| t.default).map(|t| t.name).collect();
+        let names: Vec<&str> = QUIC_TESTS
+            .iter()
+            .filter(|t| t.default)
+            .map(|t| t.name)
+            .collect();
         assert_eq!(
             names,
             vec![
-                "handshake", "transfer", "longrtt", "chacha20", "multiplexing", "retry",
-                "resumption", "zerortt", "http3", "blackhole", "keyupdate", "ecn",
-                "amplificationlimit", "handshakeloss", "transferloss", "handshakecorruption",
-                "transfercorruption", "ipv6", "v2", "rebind-port", "rebind-addr",
+                "handshake",
+                "transfer",
+                "longrtt",
+                "chacha20",
+                "multiplexing",
+                "retry",
+                "resumption",
+                "zerortt",
+                "http3",
+                "blackhole",
+                "keyupdate",
+                "ecn",
+                "amplificationlimit",
+                "handshakeloss",
+                "transferloss",
+                "handshakecorruption",
+                "transfercorruption",
+                "ipv6",
+                "v2",
+                "rebind-port",
+                "rebind-addr",
                 "connectionmigration"
             ]
         );
@@ -642,10 +689,22 @@ mod tests {
     #[test]
     fn testcase_names_per_role_follow_the_contract() {
         let tc = |n| find(Protocol::Quic, n).unwrap();
-        assert_eq!((tc("longrtt").server_testcase, tc("longrtt").client_testcase), ("handshake", "handshake"));
-        assert_eq!((tc("keyupdate").server_testcase, tc("keyupdate").client_testcase), ("transfer", "keyupdate"));
         assert_eq!(
-            (tc("connectionmigration").server_testcase, tc("connectionmigration").client_testcase),
+            (tc("longrtt").server_testcase, tc("longrtt").client_testcase),
+            ("handshake", "handshake")
+        );
+        assert_eq!(
+            (
+                tc("keyupdate").server_testcase,
+                tc("keyupdate").client_testcase
+            ),
+            ("transfer", "keyupdate")
+        );
+        assert_eq!(
+            (
+                tc("connectionmigration").server_testcase,
+                tc("connectionmigration").client_testcase
+            ),
             ("transfer", "connectionmigration")
         );
         assert_eq!(tc("multiplexing").client_testcase, "transfer");
@@ -653,9 +712,15 @@ mod tests {
         assert_eq!(tc("chacha20").server_testcase, "chacha20");
         let wt = |n| find(Protocol::WebTransport, n).unwrap();
         let r = wt("transfer-datagram-receive");
-        assert_eq!((r.server_testcase, r.client_testcase), ("transfer", "transfer-datagram-receive"));
+        assert_eq!(
+            (r.server_testcase, r.client_testcase),
+            ("transfer", "transfer-datagram-receive")
+        );
         let s = wt("transfer-bidirectional-send");
-        assert_eq!((s.server_testcase, s.client_testcase), ("transfer-bidirectional-send", "transfer"));
+        assert_eq!(
+            (s.server_testcase, s.client_testcase),
+            ("transfer-bidirectional-send", "transfer")
+        );
     }
 
     #[test]
@@ -663,18 +728,34 @@ mod tests {
         let tc = |n| find(Protocol::Quic, n).unwrap();
         assert_eq!(tc("handshake").scenario, DEFAULT_SCENARIO);
         assert!(tc("longrtt").scenario.contains("--delay=750ms"));
-        assert!(tc("amplificationlimit").scenario.ends_with("--drops_to_server=2,3,4,5,6,7"));
+        assert!(tc("amplificationlimit")
+            .scenario
+            .ends_with("--drops_to_server=2,3,4,5,6,7"));
         assert!(tc("rebind-addr").scenario.ends_with("--rebind-addr"));
         assert!(tc("handshakeloss").scenario.contains("--rate_to_server=30"));
-        assert!(tc("transfercorruption").scenario.starts_with("corrupt-rate "));
+        assert!(tc("transfercorruption")
+            .scenario
+            .starts_with("corrupt-rate "));
         assert_eq!(tc("handshakeloss").timeout, Duration::from_secs(300));
         assert_eq!(tc("crosstraffic").timeout, Duration::from_secs(180));
         assert_eq!(tc("transfer").timeout, Duration::from_secs(60));
         assert_eq!(tc("ipv6").url_host.url_prefix(), "https://server6:443/");
-        assert_eq!(tc("connectionmigration").url_host.url_prefix(), "https://server46:443/");
-        assert_eq!(tc("amplificationlimit").certs, CertSpec { length: 9, inflated_leaf: true });
+        assert_eq!(
+            tc("connectionmigration").url_host.url_prefix(),
+            "https://server46:443/"
+        );
+        assert_eq!(
+            tc("amplificationlimit").certs,
+            CertSpec {
+                length: 9,
+                inflated_leaf: true
+            }
+        );
         assert_eq!(tc("crosstraffic").extra_containers.len(), 2);
-        assert_eq!(tc("crosstraffic").extra_env, &[("IPERF_CONGESTION", "cubic")]);
+        assert_eq!(
+            tc("crosstraffic").extra_env,
+            &[("IPERF_CONGESTION", "cubic")]
+        );
         assert_eq!(tc("goodput").repetitions(), 5);
     }
 
@@ -686,8 +767,13 @@ mod tests {
         assert_eq!(tc("zerortt").files.names, NameRule::Letters(250));
         assert_eq!(tc("zerortt").file_sizes(), vec![32; 40]);
         assert_eq!(tc("handshakeloss").file_sizes(), vec![KB; 50]);
-        let dr = find(Protocol::WebTransport, "transfer-datagram-send").unwrap().file_sizes();
+        let dr = find(Protocol::WebTransport, "transfer-datagram-send")
+            .unwrap()
+            .file_sizes();
         assert_eq!((dr.len(), dr[0], dr[199]), (200, 600, 998));
-        assert!(find(Protocol::WebTransport, "handshake").unwrap().file_sizes().is_empty());
+        assert!(find(Protocol::WebTransport, "handshake")
+            .unwrap()
+            .file_sizes()
+            .is_empty());
     }
 }

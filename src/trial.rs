@@ -4,6 +4,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -108,6 +109,53 @@ pub struct RunReport {
 struct Resources {
     nets: Option<NetworkPair>,
     containers: Vec<(String, String)>,
+    specs: Vec<ContainerSpec>,
+}
+
+/// Set once the engine refused the memlock ulimit of the contract (a
+/// daemon whose own hard limit is lower); later containers go without it.
+static MEMLOCK_DENIED: AtomicBool = AtomicBool::new(false);
+
+fn is_rlimit_error(e: &str) -> bool {
+    e.contains("rlimit")
+}
+
+/// Creates a container, leaving out the memlock ulimit where the engine is
+/// known to refuse it.
+async fn create_container(docker: &Docker, spec: &ContainerSpec) -> Result<String, String> {
+    if MEMLOCK_DENIED.load(Ordering::Relaxed) && spec.memlock.is_some() {
+        let relaxed = ContainerSpec {
+            memlock: None,
+            ..spec.clone()
+        };
+        return container::create(docker, &relaxed).await;
+    }
+    container::create(docker, spec).await
+}
+
+/// Starts `role`; if the engine refuses the memlock ulimit, recreates the
+/// container without it and says so in the log.
+async fn start_role(
+    docker: &Docker,
+    res: &mut Resources,
+    role: &str,
+    log: &TrialLog,
+) -> Result<(), String> {
+    let Some(i) = res.containers.iter().position(|(r, _)| r == role) else {
+        return Ok(());
+    };
+    let id = res.containers[i].1.clone();
+    match container::start(docker, &id, role).await {
+        Err(e) if is_rlimit_error(&e) && res.specs[i].memlock.is_some() => {
+            MEMLOCK_DENIED.store(true, Ordering::Relaxed);
+            log.line(format!("the Docker engine refuses the 64 MiB memlock ulimit ({e}); running the endpoints without it"));
+            dk::remove_container(docker, &id).await;
+            let new_id = create_container(docker, &res.specs[i]).await?;
+            res.containers[i].1 = new_id.clone();
+            container::start(docker, &new_id, role).await
+        }
+        other => other,
+    }
 }
 
 impl Resources {
@@ -300,13 +348,10 @@ async fn execute_inner(
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
     for role in ["sim", "server", "iperf_server", "iperf_client"] {
-        if let Some(id) = res.id(role) {
-            container::start(ctx.docker, id, role).await?;
-        }
+        start_role(ctx.docker, res, role, log).await?;
     }
     timings.before_client = t0.elapsed();
-    let client = res.id("client").unwrap_or_default().to_string();
-    container::start(ctx.docker, &client, "client").await?;
+    start_role(ctx.docker, res, "client", log).await?;
     log.line("client started");
     let t_run = Instant::now();
     let ending = wait_for_end(ctx, res).await;
@@ -536,16 +581,23 @@ async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
     Evidence { files, negotiated }
 }
 
+/// Whether an implementation answers an unknown test case with 127.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compliance {
+    Compliant,
+    NotCompliant(String),
+}
+
 /// Runs an implementation alone with a test case nobody knows; a compliant
 /// endpoint exits 127. The client gets a simulator to wait for, as in the
-/// reference.
+/// reference. `Err` means the check itself could not run.
 pub async fn check_compliance(
     docker: &Docker,
     images: &Images,
     role: &str,
     prefix: &str,
     sim_sysctls: &[(&str, &str)],
-) -> Result<(), String> {
+) -> Result<Compliance, String> {
     let tmp = crate::cleanup::temp_dir().map_err(|e| e.to_string())?;
     let certs = tmp.path().join("certs");
     let www = tmp.path().join("www");
@@ -559,15 +611,16 @@ pub async fn check_compliance(
     .map_err(|e| e.to_string())?;
     chain.write_to(&certs).map_err(|e| e.to_string())?;
     let mut res = Resources::default();
+    let log = TrialLog::new(false);
     let result = AssertUnwindSafe(compliance_inner(
         docker,
         images,
         role,
         prefix,
-        &certs,
-        &www,
+        (&certs, &www),
         sim_sysctls,
         &mut res,
+        &log,
     ))
     .catch_unwind()
     .await
@@ -582,11 +635,11 @@ async fn compliance_inner(
     images: &Images,
     role: &str,
     prefix: &str,
-    certs: &Path,
-    www: &Path,
+    (certs, www): (&Path, &Path),
     sim_sysctls: &[(&str, &str)],
     res: &mut Resources,
-) -> Result<(), String> {
+    log: &TrialLog,
+) -> Result<Compliance, String> {
     let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
     res.nets = Some(nets.clone());
     let unknown = crate::files::slug(&mut rand::thread_rng());
@@ -611,18 +664,21 @@ async fn compliance_inner(
     } else {
         let mut sim = setup.sim(&images.sim, sim_sysctls);
         sim.env.retain(|(k, _)| k != "WAITFORSERVER");
-        let id = container::create(docker, &sim).await?;
-        res.containers.push(("sim".into(), id.clone()));
-        container::start(docker, &id, "sim").await?;
+        res.containers
+            .push(("sim".into(), create_container(docker, &sim).await?));
+        res.specs.push(sim);
+        start_role(docker, res, "sim", log).await?;
         (setup.client(&images.client), &images.client)
     };
-    let id = container::create(docker, &spec).await?;
-    res.containers.push((role.to_string(), id.clone()));
-    container::start(docker, &id, role).await?;
-    match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {
-        Ok(Ok(127)) => Ok(()),
-        Ok(Ok(code)) => Err(format!("the {role} image {image} exited with code {code} for an unknown test case instead of 127")),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(format!("the {role} image {image} did not exit within 60 s for an unknown test case")),
-    }
+    res.containers
+        .push((role.to_string(), create_container(docker, &spec).await?));
+    res.specs.push(spec);
+    start_role(docker, res, role, log).await?;
+    let id = res.id(role).unwrap_or_default().to_string();
+    Ok(match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {
+        Ok(Ok(127)) => Compliance::Compliant,
+        Ok(Ok(code)) => Compliance::NotCompliant(format!("the {role} image {image} exited with code {code} for an unknown test case instead of 127")),
+        Ok(Err(e)) => return Err(e),
+        Err(_) => Compliance::NotCompliant(format!("the {role} image {image} did not exit within 60 s for an unknown test case")),
+    })
 }
