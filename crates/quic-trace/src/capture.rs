@@ -152,6 +152,7 @@ struct Section {
 fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
     let mut capture = Capture::default();
     let mut section: Option<Section> = None;
+    let mut packet_blocks: u64 = 0;
     let mut pos = 0;
     while pos < bytes.len() {
         let Some((block_type, body, total)) = next_block(bytes, pos, section.as_ref()) else {
@@ -173,16 +174,17 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
         match block_type {
             1 => sec.interfaces.push(parse_interface(sec.endian, body)),
             2 | 3 | 6 => {
-                if let Some((time_ns, link_type, data)) = parse_packet_block(sec, block_type, body)
-                {
-                    let index = capture.frames.len() as u64 + 1;
-                    capture.frames.push(CapturedFrame {
-                        index,
-                        time_ns,
-                        link_type,
-                        data,
-                    });
-                }
+                // Every packet block is a frame, as Wireshark numbers them, even one
+                // that cannot be read (unknown interface): it then carries no data.
+                packet_blocks += 1;
+                let (time_ns, link_type, data) =
+                    parse_packet_block(sec, block_type, body).unwrap_or((0, u32::MAX, &[]));
+                capture.frames.push(CapturedFrame {
+                    index: packet_blocks,
+                    time_ns,
+                    link_type,
+                    data,
+                });
             }
             _ => {}
         }
@@ -277,7 +279,7 @@ fn parse_packet_block<'a>(
     let ticks = u128::from(ts);
     let ns = ticks * 1_000_000_000 / u128::from(iface.ticks_per_sec);
     let time_ns = u64::try_from(ns)
-        .ok()?
+        .unwrap_or(u64::MAX)
         .saturating_add(iface.offset_secs.saturating_mul(1_000_000_000));
     Some((time_ns, iface.link_type, data))
 }
@@ -322,6 +324,53 @@ mod tests {
         assert_eq!(cap.frames.len(), 1);
         assert_eq!(cap.frames[0].time_ns, 1_000_002_000);
         assert!(cap.warning.unwrap().contains("truncated"));
+    }
+
+    fn block(block_type: u32, body: &[u8]) -> Vec<u8> {
+        let total = (12 + body.len()) as u32;
+        let mut v = block_type.to_le_bytes().to_vec();
+        v.extend_from_slice(&total.to_le_bytes());
+        v.extend_from_slice(body);
+        v.extend_from_slice(&total.to_le_bytes());
+        v
+    }
+
+    fn epb(iface: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for x in [
+            iface,
+            (ts >> 32) as u32,
+            ts as u32,
+            data.len() as u32,
+            data.len() as u32,
+        ] {
+            body.extend_from_slice(&x.to_le_bytes());
+        }
+        body.extend_from_slice(data);
+        body.resize(body.len().div_ceil(4) * 4, 0);
+        block(6, &body)
+    }
+
+    #[test]
+    fn pcapng_resolution_option_and_unknown_interface() {
+        let mut shb = PCAPNG_BYTE_ORDER.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let mut file = block(PCAPNG_SHB, &shb);
+        // Interface 0: Ethernet, if_tsresol = 10^-9.
+        file.extend(block(
+            1,
+            &[1, 0, 0, 0, 0, 0, 4, 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0],
+        ));
+        file.extend(epb(0, 1_500_000_000_123_456_789, &[1, 2, 3]));
+        file.extend(epb(7, 5, &[4]));
+        file.extend(epb(0, 1_500_000_000_123_456_790, &[5, 6]));
+        let cap = read_capture(&file).unwrap();
+        assert_eq!(cap.frames.len(), 3);
+        assert_eq!(cap.frames[0].time_ns, 1_500_000_000_123_456_789);
+        assert_eq!(cap.frames[0].data, &[1, 2, 3]);
+        assert!(cap.frames[1].data.is_empty());
+        assert_eq!(cap.frames[2].index, 3);
+        assert!(cap.warning.is_none());
     }
 
     #[test]
