@@ -94,7 +94,9 @@ fn read_stamp(buf: &[u8]) -> Option<(u64, u64)> {
     (check == !seq && sent <= mono_nanos()).then_some((seq, sent))
 }
 
-/// Answers every datagram with its first 16 bytes and the sender's address as seen here.
+/// Answers every datagram with its header and the sender's address as seen
+/// here; a WAITFORSERVER probe gets a Version Negotiation packet, as a QUIC
+/// server would send.
 fn echo(bind: &str) -> Result<(), String> {
     let socket: UdpSocket = udp(bind)?;
     let mut buf: [u8; 65536] = [0; 65536];
@@ -102,6 +104,10 @@ fn echo(bind: &str) -> Result<(), String> {
         let (n, from) = socket
             .recv_from(&mut buf)
             .map_err(|e| format!("receive failed: {e}"))?;
+        if n >= 5 && buf[1..5] == crate::waitserver::PROBE_VERSION {
+            let _ = socket.send_to(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], from);
+            continue;
+        }
         let mut reply: Vec<u8> = buf[..n.min(HEADER)].to_vec();
         reply.extend_from_slice(from.to_string().as_bytes());
         let _ = socket.send_to(&reply, from);
