@@ -153,6 +153,9 @@ impl Runner {
                         eprintln!("images: {a}");
                     }
                 }
+                if let Some(note) = trial::probe_memlock(&docker, images::ENDPOINT_IMAGE).await? {
+                    eprintln!("interop-runner: {note}");
+                }
                 Ok(Shared { docker })
             })
             .await;

@@ -109,7 +109,6 @@ pub struct RunReport {
 struct Resources {
     nets: Option<NetworkPair>,
     containers: Vec<(String, String)>,
-    specs: Vec<ContainerSpec>,
 }
 
 /// Set once the engine refused the memlock ulimit of the contract (a
@@ -133,28 +132,53 @@ async fn create_container(docker: &Docker, spec: &ContainerSpec) -> Result<Strin
     container::create(docker, spec).await
 }
 
-/// Starts `role`; if the engine refuses the memlock ulimit, recreates the
-/// container without it and says so in the log.
-async fn start_role(
-    docker: &Docker,
-    res: &mut Resources,
-    role: &str,
-    log: &TrialLog,
-) -> Result<(), String> {
-    let Some(i) = res.containers.iter().position(|(r, _)| r == role) else {
-        return Ok(());
+/// Starts `role` (if it exists).
+async fn start_role(docker: &Docker, res: &Resources, role: &str) -> Result<(), String> {
+    match res.id(role) {
+        Some(id) => container::start(docker, id, role).await,
+        None => Ok(()),
+    }
+}
+
+/// Finds out once whether the engine grants the contract's memlock ulimit:
+/// a daemon whose own hard limit is lower refuses to start such containers.
+/// Returns a line for the log when it does not.
+pub async fn probe_memlock(docker: &Docker, image: &str) -> Result<Option<String>, String> {
+    let spec = ContainerSpec {
+        name: format!("interop-{}-memlock-probe", std::process::id()),
+        image: image.to_string(),
+        hostname: "probe".into(),
+        env: Vec::new(),
+        ro_binds: Vec::new(),
+        volumes: Vec::new(),
+        cap_add: Vec::new(),
+        memlock: Some(container::MEMLOCK),
+        sysctls: Vec::new(),
+        extra_hosts: Vec::new(),
+        networks: Vec::new(),
+        labels: dk::labels(&[]),
     };
-    let id = res.containers[i].1.clone();
-    match container::start(docker, &id, role).await {
-        Err(e) if is_rlimit_error(&e) && res.specs[i].memlock.is_some() => {
+    let mut body = container::create_body(&spec);
+    body.entrypoint = Some(vec!["true".into()]);
+    body.tty = Some(false);
+    let opts = bollard::query_parameters::CreateContainerOptions {
+        name: Some(spec.name.clone()),
+        ..Default::default()
+    };
+    let id = docker
+        .create_container(Some(opts), body)
+        .await
+        .map_err(|e| format!("cannot create a probe container: {e}"))?
+        .id;
+    let started = container::start(docker, &id, "probe").await;
+    dk::remove_container(docker, &id).await;
+    match started {
+        Err(e) if is_rlimit_error(&e) => {
             MEMLOCK_DENIED.store(true, Ordering::Relaxed);
-            log.line(format!("the Docker engine refuses the 64 MiB memlock ulimit ({e}); running the endpoints without it"));
-            dk::remove_container(docker, &id).await;
-            let new_id = create_container(docker, &res.specs[i]).await?;
-            res.containers[i].1 = new_id.clone();
-            container::start(docker, &new_id, role).await
+            Ok(Some("the Docker engine refuses the contract's 64 MiB memlock ulimit (its own limit is lower); endpoints run without it".into()))
         }
-        other => other,
+        Err(e) => Err(e),
+        Ok(()) => Ok(None),
     }
 }
 
@@ -286,7 +310,7 @@ async fn create(
     role: &str,
     spec: &ContainerSpec,
 ) -> Result<(), String> {
-    let id = container::create(ctx.docker, spec).await?;
+    let id = create_container(ctx.docker, spec).await?;
     res.containers.push((role.to_string(), id));
     Ok(())
 }
@@ -347,11 +371,15 @@ async fn execute_inner(
         "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
-    for role in ["sim", "server", "iperf_server", "iperf_client"] {
-        start_role(ctx.docker, res, role, log).await?;
-    }
+    // The simulator first (as compose's depends_on), then the rest at once:
+    // the client itself waits until the simulated link is up.
+    start_role(ctx.docker, res, "sim").await?;
     timings.before_client = t0.elapsed();
-    start_role(ctx.docker, res, "client", log).await?;
+    let rest = ["server", "iperf_server", "iperf_client", "client"]
+        .map(|r| start_role(ctx.docker, res, r));
+    for started in futures_util::future::join_all(rest).await {
+        started?;
+    }
     log.line("client started");
     let t_run = Instant::now();
     let ending = wait_for_end(ctx, res).await;
@@ -611,7 +639,6 @@ pub async fn check_compliance(
     .map_err(|e| e.to_string())?;
     chain.write_to(&certs).map_err(|e| e.to_string())?;
     let mut res = Resources::default();
-    let log = TrialLog::new(false);
     let result = AssertUnwindSafe(compliance_inner(
         docker,
         images,
@@ -620,7 +647,6 @@ pub async fn check_compliance(
         (&certs, &www),
         sim_sysctls,
         &mut res,
-        &log,
     ))
     .catch_unwind()
     .await
@@ -638,7 +664,6 @@ async fn compliance_inner(
     (certs, www): (&Path, &Path),
     sim_sysctls: &[(&str, &str)],
     res: &mut Resources,
-    log: &TrialLog,
 ) -> Result<Compliance, String> {
     let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
     res.nets = Some(nets.clone());
@@ -666,14 +691,12 @@ async fn compliance_inner(
         sim.env.retain(|(k, _)| k != "WAITFORSERVER");
         res.containers
             .push(("sim".into(), create_container(docker, &sim).await?));
-        res.specs.push(sim);
-        start_role(docker, res, "sim", log).await?;
+        start_role(docker, res, "sim").await?;
         (setup.client(&images.client), &images.client)
     };
     res.containers
         .push((role.to_string(), create_container(docker, &spec).await?));
-    res.specs.push(spec);
-    start_role(docker, res, role, log).await?;
+    start_role(docker, res, role).await?;
     let id = res.id(role).unwrap_or_default().to_string();
     Ok(match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {
         Ok(Ok(127)) => Compliance::Compliant,
