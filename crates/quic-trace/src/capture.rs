@@ -28,18 +28,29 @@ const PCAP_NANOS: u32 = 0xa1b2_3c4d;
 const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
 const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
 
-/// Reads either format, chosen by the file's magic number.
+/// Reads either format, chosen by the file's magic number, into a list of frames.
 pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
+    let mut frames = Vec::new();
+    let warning = for_each_frame(bytes, |f| frames.push(f))?;
+    Ok(Capture { frames, warning })
+}
+
+/// Hands every frame to `f` in capture order without collecting them; returns the
+/// warning for a damaged tail, if any.
+pub fn for_each_frame<'a>(
+    bytes: &'a [u8],
+    f: impl FnMut(CapturedFrame<'a>),
+) -> Result<Option<String>, TraceError> {
     let magic = bytes
         .get(0..4)
         .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
         .ok_or_else(|| not_capture("the file is shorter than a capture header"))?;
     if magic == PCAPNG_SHB {
-        read_pcapng(bytes)
+        read_pcapng(bytes, f)
     } else if [PCAP_MICROS, PCAP_NANOS].contains(&magic)
         || [PCAP_MICROS, PCAP_NANOS].contains(&magic.swap_bytes())
     {
-        read_pcap(bytes)
+        read_pcap(bytes, f)
     } else {
         Err(not_capture(&format!("unknown magic number {magic:#010x}")))
     }
@@ -86,7 +97,10 @@ impl Endian {
     }
 }
 
-fn read_pcap(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
+fn read_pcap<'a>(
+    bytes: &'a [u8],
+    mut f: impl FnMut(CapturedFrame<'a>),
+) -> Result<Option<String>, TraceError> {
     let header = bytes
         .get(..24)
         .ok_or_else(|| not_capture("the pcap header is cut short"))?;
@@ -102,7 +116,7 @@ fn read_pcap(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
     };
     // The upper bits of the link type field carry FCS information, not the type.
     let link_type = endian.u32(header, 20).unwrap_or(0) & 0x0fff_ffff;
-    let mut capture = Capture::default();
+    let mut frames: u64 = 0;
     let mut pos = 24;
     while pos < bytes.len() {
         let record = (|| {
@@ -116,22 +130,21 @@ fn read_pcap(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
             ))
         })();
         let Some((time_ns, data)) = record else {
-            capture.warning = Some(truncated_warning(capture.frames.len()));
-            break;
+            return Ok(Some(truncated_warning(frames)));
         };
-        let index = capture.frames.len() as u64 + 1;
-        capture.frames.push(CapturedFrame {
-            index,
+        frames += 1;
+        f(CapturedFrame {
+            index: frames,
             time_ns,
             link_type,
             data,
         });
         pos += 16 + data.len();
     }
-    Ok(capture)
+    Ok(None)
 }
 
-fn truncated_warning(frames: usize) -> String {
+fn truncated_warning(frames: u64) -> String {
     format!("the capture is truncated: its last record is cut short or damaged, so only the first {frames} frames were read")
 }
 
@@ -149,8 +162,10 @@ struct Section {
     interfaces: Vec<Interface>,
 }
 
-fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
-    let mut capture = Capture::default();
+fn read_pcapng<'a>(
+    bytes: &'a [u8],
+    mut f: impl FnMut(CapturedFrame<'a>),
+) -> Result<Option<String>, TraceError> {
     let mut section: Option<Section> = None;
     let mut packet_blocks: u64 = 0;
     let mut pos = 0;
@@ -159,8 +174,7 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
             if section.is_none() {
                 return Err(not_capture("the pcapng section header is damaged"));
             }
-            capture.warning = Some(truncated_warning(capture.frames.len()));
-            break;
+            return Ok(Some(truncated_warning(packet_blocks)));
         };
         pos += total;
         if block_type == PCAPNG_SHB {
@@ -179,7 +193,7 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
                 packet_blocks += 1;
                 let (time_ns, link_type, data) =
                     parse_packet_block(sec, block_type, body).unwrap_or((0, u32::MAX, &[]));
-                capture.frames.push(CapturedFrame {
+                f(CapturedFrame {
                     index: packet_blocks,
                     time_ns,
                     link_type,
@@ -189,7 +203,7 @@ fn read_pcapng(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
             _ => {}
         }
     }
-    Ok(capture)
+    Ok(None)
 }
 
 /// Returns (type, body, total length) of the block at `pos`.

@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 use std::net::SocketAddr;
 
 use crate::bytes::HexBytes;
-use crate::capture::{read_capture, CapturedFrame};
+use crate::capture::{for_each_frame, CapturedFrame};
 use crate::cid::ConnectionId;
 use crate::connection::{feed_crypto, Conn};
 use crate::error::TraceError;
@@ -39,14 +39,12 @@ impl Options {
 
 /// Reads a capture and analyses every QUIC packet in it.
 pub fn analyze(capture: &[u8], keylog: &KeyLog, options: &Options) -> Result<Trace, TraceError> {
-    let capture = read_capture(capture)?;
     let mut decoder = Decoder::new(keylog, options);
-    decoder.packets.reserve(capture.frames.len());
-    for frame in &capture.frames {
-        decoder.frame(frame);
-    }
+    // About one QUIC packet per kilobyte of capture in bulk transfers.
+    decoder.packets.reserve(capture.len() / 1024);
+    let warning = for_each_frame(capture, |frame| decoder.frame(&frame))?;
     let mut trace = decoder.finish();
-    trace.warnings.extend(capture.warning);
+    trace.warnings.extend(warning);
     Ok(trace)
 }
 
