@@ -77,13 +77,21 @@ run_server() {
     export STATIC_ROOT=/www
     cd "$EXAMPLES" || exit 1
     # shellcheck disable=SC2086
-    exec "$PYTHON" "$EXAMPLES/http3_server.py" \
+    "$PYTHON" "$EXAMPLES/http3_server.py" \
         --host :: --port 443 \
         --certificate /certs/cert.pem \
         --private-key /certs/priv.key \
         --verbose \
         "${LOG_ARGS[@]}" "${ARGS[@]}" $SERVER_PARAMS \
-        2>>/logs/stderr.log
+        2>>/logs/stderr.log &
+    SERVER_PID=$!
+    # aioquic writes a connection's qlog only when the connection is gone. The
+    # runner stops the server right after the client exits, while the last
+    # connection is still draining: give it a second before stopping.
+    trap 'sleep 1; kill -TERM "$SERVER_PID" 2>/dev/null' TERM INT
+    wait "$SERVER_PID"
+    # The first wait returns when the trap runs; this one gets the exit code.
+    wait "$SERVER_PID"
 }
 
 case "$ROLE" in
