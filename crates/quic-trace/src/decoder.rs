@@ -11,7 +11,7 @@ use crate::connection::{feed_crypto, Conn};
 use crate::error::TraceError;
 use crate::fasthash::FastMap;
 use crate::frame::{parse_frames, Frame};
-use crate::header::{self, Header, Parsed};
+use crate::header::{self, Header, LongHeader, Parsed};
 use crate::ip::{udp_datagram, UdpDatagram};
 use crate::keylog::KeyLog;
 use crate::keys::{self, Level};
@@ -327,15 +327,8 @@ impl<'k> Decoder<'k> {
                 versions,
             } => {
                 let found = self.locate_long(ctx, 0, dcid, None);
-                let mut p = base_packet(
-                    ctx,
-                    found,
-                    PacketType::VersionNegotiation,
-                    0,
-                    dcid,
-                    Some(scid),
-                    bytes.len(),
-                );
+                let ty = PacketType::VersionNegotiation;
+                let mut p = base_packet(ctx, found, ty, 0, dcid, Some(scid), bytes.len());
                 p.supported_versions = versions.clone();
                 Some(p)
             }
@@ -344,71 +337,75 @@ impl<'k> Decoder<'k> {
                 dcid,
                 scid,
                 token,
-            } => {
-                let found = self.locate_long(ctx, *version, dcid, None);
-                let mut p = base_packet(
-                    ctx,
-                    found,
-                    PacketType::Retry,
-                    *version,
-                    dcid,
-                    Some(scid),
-                    bytes.len(),
-                );
-                p.token = Some((*token).into());
-                if let Some((conn, _)) = found {
-                    let params = version::params(*version)?;
-                    let c = &mut self.conns[conn];
-                    p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(
-                        params,
-                        c.info.original_dcid.as_slice(),
-                        bytes,
-                    ));
-                    c.initial_dcid = scid.to_vec();
-                    // The server kept no state, so the client's CRYPTO data restarts
-                    // at offset 0 and may carry a new ClientHello.
-                    c.crypto[Direction::ClientToServer.index()][0] = CryptoStream::default();
-                    c.keys.retain(|(level, _, _), _| *level != Level::Initial);
-                    self.register_cid(scid, conn, Direction::ClientToServer);
-                }
-                Some(p)
-            }
-            Header::Long {
-                version,
-                kind,
-                dcid,
-                scid,
-                token,
-                pn_offset,
-            } => {
-                let initial = (*kind == LongType::Initial).then_some((bytes, *pn_offset));
-                let found = self.locate_long(ctx, *version, dcid, initial);
-                let ty = match kind {
-                    LongType::Initial => PacketType::Initial,
-                    LongType::ZeroRtt => PacketType::ZeroRtt,
-                    _ => PacketType::Handshake,
-                };
-                let mut p = base_packet(ctx, found, ty, *version, dcid, Some(scid), bytes.len());
-                p.token = token.map(HexBytes::from);
-                p.payload_length = bytes.len() - pn_offset;
-                let Some((conn, dir)) = found else {
-                    p.undecryptable = Some(
-                        "the packet belongs to no connection whose client Initial was captured"
-                            .into(),
-                    );
-                    return Some(p);
-                };
-                self.note_long_header(ctx, conn, dir, *version, scid);
-                let level = match kind {
-                    LongType::Initial => Level::Initial,
-                    LongType::ZeroRtt => Level::ZeroRtt,
-                    _ => Level::Handshake,
-                };
-                self.decrypt_into(&mut p, conn, dir, level, *version, bytes, *pn_offset, true);
-                Some(p)
-            }
+            } => Some(self.retry_packet(ctx, bytes, *version, dcid, scid, token)),
+            Header::Long(long) => Some(self.protected_long_packet(ctx, bytes, long)),
             Header::Short { .. } => None,
         }
+    }
+
+    /// A Retry: checks its integrity tag and restarts the client's Initial state.
+    fn retry_packet(
+        &mut self,
+        ctx: &Datagram,
+        bytes: &[u8],
+        version: u32,
+        dcid: &[u8],
+        scid: &[u8],
+        token: &[u8],
+    ) -> QuicPacket {
+        let found = self.locate_long(ctx, version, dcid, None);
+        let ty = PacketType::Retry;
+        let mut p = base_packet(ctx, found, ty, version, dcid, Some(scid), bytes.len());
+        p.token = Some(token.into());
+        let (Some((conn, _)), Some(params)) = (found, version::params(version)) else {
+            return p;
+        };
+        let c = &mut self.conns[conn];
+        let odcid = c.info.original_dcid.as_slice();
+        p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(params, odcid, bytes));
+        c.initial_dcid = scid.to_vec();
+        // The server kept no state, so the client's CRYPTO data restarts at offset 0
+        // and may carry a new ClientHello.
+        c.crypto[Direction::ClientToServer.index()][0] = CryptoStream::default();
+        c.keys.retain(|(level, _, _), _| *level != Level::Initial);
+        self.register_cid(scid, conn, Direction::ClientToServer);
+        p
+    }
+
+    /// An Initial, 0-RTT or Handshake packet.
+    fn protected_long_packet(
+        &mut self,
+        ctx: &Datagram,
+        bytes: &[u8],
+        header: &LongHeader<'_>,
+    ) -> QuicPacket {
+        let LongHeader {
+            version,
+            kind,
+            dcid,
+            scid,
+            token,
+            pn_offset,
+        } = *header;
+        let initial = (kind == LongType::Initial).then_some((bytes, pn_offset));
+        let found = self.locate_long(ctx, version, dcid, initial);
+        let (ty, level) = match kind {
+            LongType::Initial => (PacketType::Initial, Level::Initial),
+            LongType::ZeroRtt => (PacketType::ZeroRtt, Level::ZeroRtt),
+            _ => (PacketType::Handshake, Level::Handshake),
+        };
+        let mut p = base_packet(ctx, found, ty, version, dcid, Some(scid), bytes.len());
+        p.token = token.map(HexBytes::from);
+        p.payload_length = bytes.len() - pn_offset;
+        let Some((conn, dir)) = found else {
+            p.undecryptable = Some(
+                "the packet belongs to no connection whose client Initial was captured".into(),
+            );
+            return p;
+        };
+        self.note_long_header(ctx, conn, dir, version, scid);
+        self.decrypt_into(&mut p, conn, dir, level, version, bytes, pn_offset, true);
+        p
     }
 
     fn note_long_header(
@@ -574,7 +571,7 @@ fn header_dcid<'b>(h: &Header<'b>) -> &'b [u8] {
     match h {
         Header::VersionNegotiation { dcid, .. }
         | Header::Retry { dcid, .. }
-        | Header::Long { dcid, .. }
+        | Header::Long(LongHeader { dcid, .. })
         | Header::Short { dcid } => dcid,
     }
 }

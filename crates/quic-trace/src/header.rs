@@ -18,18 +18,24 @@ pub enum Header<'a> {
         scid: &'a [u8],
         token: &'a [u8],
     },
-    /// Initial, 0-RTT or Handshake. `pn_offset` and `len` count from the packet start.
-    Long {
-        version: u32,
-        kind: LongType,
-        dcid: &'a [u8],
-        scid: &'a [u8],
-        token: Option<&'a [u8]>,
-        pn_offset: usize,
-    },
+    /// Initial, 0-RTT or Handshake.
+    Long(LongHeader<'a>),
     Short {
         dcid: &'a [u8],
     },
+}
+
+/// The header of an Initial, 0-RTT or Handshake packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LongHeader<'a> {
+    pub version: u32,
+    pub kind: LongType,
+    pub dcid: &'a [u8],
+    pub scid: &'a [u8],
+    /// Initial packets only.
+    pub token: Option<&'a [u8]>,
+    /// Where the protected packet number starts, counted from the packet start.
+    pub pn_offset: usize,
 }
 
 /// A parsed header plus how many bytes of the datagram the packet occupies.
@@ -106,14 +112,14 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
         .checked_add(length)
         .filter(|end| *end <= buf.len())?;
     Some(Parsed {
-        header: Header::Long {
+        header: Header::Long(LongHeader {
             version,
             kind,
             dcid,
             scid,
             token,
             pn_offset,
-        },
+        }),
         len,
     })
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use crate::bytes::unhex;
 use crate::crypto::{self, Suite};
-use crate::header::{parse_long, Header};
+use crate::header::{parse_long, Header, LongHeader};
 use crate::keys::DirKeys;
 use crate::protection::unprotect;
 use crate::version::{self, VERSION_1, VERSION_2};
@@ -30,7 +30,7 @@ fn check_long(tag: &str, side: &str, version: u32) {
     let mut packet = v[&format!("{tag}_long_{side}_encrypted_packet")].clone();
     let plain_header = &v[&format!("{tag}_long_{side}_plain_header")];
     let plain_payload = &v[&format!("{tag}_long_{side}_plain_payload")];
-    let Header::Long { pn_offset, .. } = parse_long(&packet).unwrap().header else {
+    let Header::Long(LongHeader { pn_offset, .. }) = parse_long(&packet).unwrap().header else {
         panic!("not a long header")
     };
     let mut keys = initial_keys(version, side == "client");
