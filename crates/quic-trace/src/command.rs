@@ -17,6 +17,18 @@ pub fn run_trace_command(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<Vec<String>, TraceError> {
+    run_trace_command_with(pcaps, keylogs, json, &Options::default(), out)
+}
+
+/// [`run_trace_command`] with what the caller knows about the capture (for a
+/// `--server ADDR` option: which address is the server).
+pub fn run_trace_command_with(
+    pcaps: &[PathBuf],
+    keylogs: &[PathBuf],
+    json: bool,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<Vec<String>, TraceError> {
     let keylog = KeyLog::from_files(keylogs)?;
     let mut warnings = Vec::new();
     for path in pcaps {
@@ -24,7 +36,7 @@ pub fn run_trace_command(
             path: path.clone(),
             source,
         })?;
-        let trace = analyze(&bytes, &keylog, &Options::default())?;
+        let trace = analyze(&bytes, &keylog, options)?;
         let name = path.display().to_string();
         let label = (pcaps.len() > 1).then_some(name.as_str());
         if json {

@@ -26,7 +26,7 @@ pub mod tls;
 pub mod version;
 
 pub use cid::ConnectionId;
-pub use command::run_trace_command;
+pub use command::{run_trace_command, run_trace_command_with};
 pub use decoder::{analyze, Options};
 pub use error::TraceError;
 pub use frame::{EcnCounts, Frame};
