@@ -455,3 +455,25 @@ fn gso_super_datagrams_are_split() {
     assert!(packets_of_split_frames > 0);
     assert!(t.packets.iter().all(|p| p.datagram_len <= 1500));
 }
+
+#[test]
+fn server_hint_decides_who_opens_connections() {
+    let bytes = std::fs::read(fixture("aioquic-v1.pcap")).unwrap();
+    let keylog = KeyLog::from_files(&[fixture("aioquic-v1.client.keys")]).unwrap();
+    let right = Options {
+        server_addrs: vec!["127.0.0.1:4433".parse().unwrap()],
+    };
+    let t = analyze(&bytes, &keylog, &right).unwrap();
+    assert_eq!(t.connections.len(), 1);
+    assert!(t.packets.iter().all(|p| p.decrypted));
+    // Told that the client's address is the server's, nothing opens a connection.
+    let wrong = Options {
+        server_addrs: vec![t.packets[0].src],
+    };
+    let t = analyze(&bytes, &keylog, &wrong).unwrap();
+    assert!(t.connections.is_empty());
+    assert!(t
+        .packets
+        .iter()
+        .all(|p| p.connection.is_none() && !p.decrypted));
+}
