@@ -224,7 +224,7 @@ impl Testbed {
             });
         }
         let options: CreateContainerOptions = CreateContainerOptions {
-            name: Some(format!("{}-{role}", self.name)),
+            name: Some(format!("{}-{role}-{}", self.name, self.containers.len())),
             ..Default::default()
         };
         let id: String = match self.docker.create_container(Some(options), body).await {
