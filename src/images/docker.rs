@@ -22,18 +22,18 @@ pub type ImageId = String;
 /// Connects to the local Docker daemon and negotiates the API version (Docker
 /// 20.10 rejects bollard's newer default).
 pub async fn connect() -> Result<Docker, ImagesError> {
-    let docker = Docker::connect_with_local_defaults()
-        .map_err(|e: bollard::errors::Error| ImagesError::DockerUnreachable(e.to_string()))?;
+    const HINT: &str = "is the Docker daemon running, and may this user use its socket?";
+    let docker = Docker::connect_with_local_defaults().map_err(|e: bollard::errors::Error| {
+        ImagesError::DockerUnreachable(format!("{e} ({HINT})"))
+    })?;
     let docker = docker
         .negotiate_version()
         .await
         .map_err(|e: bollard::errors::Error| {
-            ImagesError::DockerUnreachable(format!(
-                "{e} (is the daemon running and is its socket readable by this user?)"
-            ))
+            ImagesError::DockerUnreachable(format!("{e} ({HINT})"))
         })?;
     docker.ping().await.map_err(|e: bollard::errors::Error| {
-        ImagesError::DockerUnreachable(format!("ping failed: {e}"))
+        ImagesError::DockerUnreachable(format!("ping failed: {e} ({HINT})"))
     })?;
     Ok(docker)
 }
