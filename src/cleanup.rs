@@ -4,6 +4,7 @@
 //! exits.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const PREFIX: &str = "interop-runner-";
 
@@ -49,6 +50,23 @@ pub fn remove_own_temp_dirs() {
     }
 }
 
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once SIGINT or SIGTERM arrived; the handler is cleaning up.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Called by a front end that finished: if an interruption is being
+/// cleaned up, let the handler finish and exit the process (130) instead of
+/// returning an exit code of a run cut short.
+pub fn wait_if_interrupted() {
+    if interrupted() {
+        std::thread::sleep(std::time::Duration::from_secs(120));
+        std::process::exit(130);
+    }
+}
+
 /// On SIGINT or SIGTERM: remove this process's containers, networks and
 /// temporary directories, then exit 130. Spawned on the runner's runtime.
 pub async fn on_signal_clean_and_exit() {
@@ -63,6 +81,7 @@ pub async fn on_signal_clean_and_exit() {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    INTERRUPTED.store(true, Ordering::SeqCst);
     eprintln!(
         "interop-runner: interrupted; removing this run's containers, networks and temporary files"
     );

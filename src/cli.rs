@@ -196,6 +196,7 @@ fn run(a: &RunArgs) -> Result<i32, String> {
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), false));
     let records = run_all(&runner, trials, a.parallel.max(1));
+    crate::cleanup::wait_if_interrupted();
     runner.shutdown();
     let (results, notes) = results_of_run(
         std::slice::from_ref(&plan),

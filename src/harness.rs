@@ -35,6 +35,7 @@ pub fn main() -> i32 {
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
     let trials = make_trials(&plans, &runner, &records);
     let conclusion = libtest_mimic::run(&args, trials);
+    crate::cleanup::wait_if_interrupted();
     runner.shutdown();
 
     let records = records.lock().map(|r| r.clone()).unwrap_or_default();
