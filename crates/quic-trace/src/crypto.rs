@@ -177,6 +177,19 @@ impl AeadKey {
             .ok()
             .map(|p| p.len())
     }
+
+    /// Encrypts in place and appends the tag (tests build protected packets with it).
+    #[cfg(test)]
+    pub fn seal(&self, pn: u64, header: &[u8], payload: &mut Vec<u8>) {
+        let mut nonce = self.iv;
+        for (n, p) in nonce[4..].iter_mut().zip(pn.to_be_bytes()) {
+            *n ^= p;
+        }
+        let nonce = Nonce::assume_unique_for_key(nonce);
+        self.aead
+            .seal_in_place_append_tag(nonce, Aad::from(header), payload)
+            .expect("sealing a test payload");
+    }
 }
 
 /// Checks a Retry packet's integrity tag (RFC 9001 §5.8) against the client's

@@ -184,3 +184,54 @@ pub fn has_entry(tls: &TlsSummary, keylog: &KeyLog) -> bool {
     logged_entry(tls, keylog)
         .is_some_and(|s| s.server_handshake.is_some() || s.client_application.is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seals `plain` under key generation `generation` derived from `secret`.
+    fn sealed(secret: &[u8], generation: usize, pn: u64, plain: &[u8]) -> Vec<u8> {
+        let params = version::params(version::VERSION_1).unwrap();
+        let (_, mut key) = crypto::keys_from_secret(Suite::Aes128Gcm, params, secret).unwrap();
+        for _ in 0..generation {
+            key = key.next_phase(params).unwrap();
+        }
+        let mut payload = plain.to_vec();
+        key.seal(pn, b"hdr", &mut payload);
+        payload
+    }
+
+    #[test]
+    fn key_phases_advance_and_late_packets_use_the_previous_keys() {
+        let secret = [7u8; 32];
+        let mut keys = DirKeys::from_secret(Suite::Aes128Gcm, version::VERSION_1, &secret).unwrap();
+        // (generation the sender used, packet number)
+        let sequence = [
+            (0, 1),
+            (1, 2),
+            (0, 0),
+            (1, 3),
+            (2, 4),
+            (1, 5),
+            (2, 6),
+            (3, 7),
+        ];
+        for (generation, pn) in sequence {
+            let mut payload = sealed(&secret, generation, pn, b"frames");
+            let phase = (generation & 1) as u8;
+            let len = keys.open(phase, pn, b"hdr", &mut payload);
+            assert_eq!(len, Some(6), "generation {generation} pn {pn}");
+            assert_eq!(&payload[..6], b"frames");
+        }
+        assert_eq!(keys.current, 3);
+    }
+
+    #[test]
+    fn wrong_keys_fail_without_moving_the_phase() {
+        let mut keys =
+            DirKeys::from_secret(Suite::Aes128Gcm, version::VERSION_1, &[7u8; 32]).unwrap();
+        let mut payload = sealed(&[8u8; 32], 1, 1, b"frames");
+        assert_eq!(keys.open(1, 1, b"hdr", &mut payload), None);
+        assert_eq!(keys.current, 0);
+    }
+}
