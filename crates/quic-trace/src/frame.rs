@@ -382,4 +382,118 @@ mod tests {
         assert!(list.frames.is_empty());
         assert!(list.stopped.is_some());
     }
+
+    #[test]
+    fn every_frame_type_with_its_fields() {
+        let mut p: Vec<u8> = Vec::new();
+        p.extend([0x04, 0x01, 0x02, 0x03]); // RESET_STREAM id 1 code 2 final 3
+        p.extend([0x05, 0x01, 0x09]); // STOP_SENDING
+        p.extend([0x07, 0x02, 0xaa, 0xbb]); // NEW_TOKEN
+        p.extend([0x0f, 0x04, 0x05, 0x02, 0x61, 0x62]); // STREAM off+len+fin
+        p.extend([0x10, 0x40, 0x64]); // MAX_DATA 100 (2-byte varint)
+        p.extend([0x11, 0x04, 0x07]); // MAX_STREAM_DATA
+        p.extend([0x12, 0x0a, 0x13, 0x0b]); // MAX_STREAMS bidi, uni
+        p.extend([0x14, 0x01, 0x15, 0x04, 0x02]); // DATA_BLOCKED, STREAM_DATA_BLOCKED
+        p.extend([0x16, 0x03, 0x17, 0x04]); // STREAMS_BLOCKED bidi, uni
+        p.extend([0x18, 0x02, 0x01, 0x04, 1, 2, 3, 4]); // NEW_CONNECTION_ID
+        p.extend([0x10; 16]); // its stateless reset token
+        p.extend([0x19, 0x01]); // RETIRE_CONNECTION_ID
+        p.extend([0x1a, 1, 2, 3, 4, 5, 6, 7, 8]); // PATH_CHALLENGE
+        p.extend([0x1b, 1, 2, 3, 4, 5, 6, 7, 8]); // PATH_RESPONSE
+        p.extend([0x1e]); // HANDSHAKE_DONE
+        p.extend([0x31, 0x02, 0x00, 0x00]); // DATAGRAM with length
+        p.extend([0x1c, 0x0a, 0x06, 0x02, b'n', b'o']); // CONNECTION_CLOSE transport
+        p.extend([0x1d, 0x40, 0x00, 0x00]); // CONNECTION_CLOSE application
+        p.extend([0x30, 0x09, 0x09]); // DATAGRAM to the end
+        let list = parse_frames(&p, |_, _| {});
+        assert_eq!(list.stopped, None);
+        let names: Vec<&str> = list.frames.iter().map(Frame::name).collect();
+        assert_eq!(
+            names,
+            [
+                "reset_stream",
+                "stop_sending",
+                "new_token",
+                "stream",
+                "max_data",
+                "max_stream_data",
+                "max_streams",
+                "max_streams",
+                "data_blocked",
+                "stream_data_blocked",
+                "streams_blocked",
+                "streams_blocked",
+                "new_connection_id",
+                "retire_connection_id",
+                "path_challenge",
+                "path_response",
+                "handshake_done",
+                "datagram",
+                "connection_close",
+                "connection_close",
+                "datagram",
+            ]
+        );
+        assert_eq!(
+            list.frames[0],
+            Frame::ResetStream {
+                id: 1,
+                error_code: 2,
+                final_size: 3
+            }
+        );
+        assert_eq!(
+            list.frames[3],
+            Frame::Stream {
+                id: 4,
+                offset: 5,
+                length: 2,
+                fin: true
+            }
+        );
+        assert_eq!(list.frames[4], Frame::MaxData { maximum: 100 });
+        assert_eq!(
+            list.frames[7],
+            Frame::MaxStreams {
+                bidirectional: false,
+                maximum: 11
+            }
+        );
+        let Frame::NewConnectionId {
+            sequence,
+            retire_prior_to,
+            connection_id,
+            reset_token,
+        } = &list.frames[12]
+        else {
+            panic!("{:?}", list.frames[12]);
+        };
+        assert_eq!((*sequence, *retire_prior_to), (2, 1));
+        assert_eq!(connection_id.as_slice(), &[1, 2, 3, 4]);
+        assert_eq!(reset_token.0, vec![0x10; 16]);
+        assert_eq!(
+            list.frames[18],
+            Frame::ConnectionClose {
+                application: false,
+                error_code: 10,
+                frame_type: Some(6),
+                reason: "no".into()
+            }
+        );
+        assert_eq!(
+            list.frames[19],
+            Frame::ConnectionClose {
+                application: true,
+                error_code: 0,
+                frame_type: None,
+                reason: String::new()
+            }
+        );
+        assert_eq!(list.frames[20], Frame::Datagram { length: 2 });
+        let json = serde_json::to_string(&list.frames[3]).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"stream","id":4,"offset":5,"length":2,"fin":true}"#
+        );
+    }
 }
