@@ -25,8 +25,10 @@ fn log(message: &str) {
     eprintln!("[images test] {message}");
 }
 
+/// Project label plus this test process as owner, so a concurrent run's
+/// sweep of dead runs' objects leaves this test's containers alone.
 fn labels() -> HashMap<String, String> {
-    HashMap::from([(LABEL.to_string(), "1".to_string())])
+    interop_runner::docker::labels(&[("test", "images")])
 }
 
 /// Removes what a test created, also when it panics.
