@@ -241,20 +241,19 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
         .map(|_| {
             let (queue, records, runner, done) =
                 (queue.clone(), records.clone(), runner.clone(), done.clone());
-            std::thread::spawn(move || loop {
-                let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) else {
-                    break;
-                };
-                let rec = runner.run(&t);
-                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                let why = if rec.reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", rec.reason)
-                };
-                eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
-                if let Ok(mut r) = records.lock() {
-                    r.push(rec);
+            std::thread::spawn(move || {
+                while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    let rec = runner.run(&t);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    let why = if rec.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", rec.reason)
+                    };
+                    eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
+                    if let Ok(mut r) = records.lock() {
+                        r.push(rec);
+                    }
                 }
             })
         })
