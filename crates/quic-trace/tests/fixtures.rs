@@ -323,16 +323,50 @@ fn port_rebinding_keeps_the_connection() {
         "aioquic-rebind-relay.pcap",
         &["aioquic-rebind-relay.client.keys"],
     );
-    assert_all_decrypted(&t);
+    let paths = client_paths(&t);
+    assert_eq!(paths.len(), 2);
+    assert_eq!(
+        paths
+            .iter()
+            .map(|a| a.ip())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        1
+    );
+    assert_path_validated(&t);
+}
+
+#[test]
+fn address_rebinding_keeps_the_connection() {
+    let t = load(
+        "aioquic-rebind-addr-relay.pcap",
+        &["aioquic-rebind-addr-relay.client.keys"],
+    );
+    let paths = client_paths(&t);
+    assert_eq!(
+        paths
+            .iter()
+            .map(|a| a.ip())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        2
+    );
+    assert_path_validated(&t);
+}
+
+fn client_paths(t: &Trace) -> std::collections::BTreeSet<std::net::SocketAddr> {
+    assert_all_decrypted(t);
     assert_eq!(t.connections.len(), 1);
-    let client_ports: std::collections::BTreeSet<u16> = t
-        .packets
+    t.packets
         .iter()
         .filter(|p| p.direction == Some(Direction::ClientToServer))
-        .map(|p| p.src.port())
-        .collect();
-    assert_eq!(client_ports.len(), 2);
-    let challenge = t
+        .map(|p| p.src)
+        .collect()
+}
+
+/// The server challenged the new path and the client answered with the same data.
+fn assert_path_validated(t: &Trace) {
+    let (challenge, data) = t
         .packets
         .iter()
         .flat_map(|p| p.frames.iter().map(move |f| (p, f)))
@@ -341,12 +375,13 @@ fn port_rebinding_keeps_the_connection() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(challenge.0.direction, Some(Direction::ServerToClient));
+    assert_eq!(challenge.direction, Some(Direction::ServerToClient));
+    assert_ne!(challenge.dst, t.packets[0].src, "sent on the new path");
     let answered = t
         .packets
         .iter()
         .flat_map(|p| &p.frames)
-        .any(|f| matches!(f, Frame::PathResponse { data } if *data == challenge.1));
+        .any(|f| matches!(f, Frame::PathResponse { data: d } if *d == data));
     assert!(answered);
 }
 
