@@ -8,6 +8,7 @@ use crate::capture::{
     VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, VNET_HDR_LEN,
 };
 use crate::clock::mono_nanos;
+use crate::cross::{Cargo, CrossFlow, CrossPacket};
 use crate::gso::{segment, GsoKind};
 use crate::iface::Interface;
 use crate::impair::{Direction, Impairments, Verdict};
@@ -29,6 +30,8 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 const FLUSH_EVERY_NS: u64 = 100_000_000;
 /// Frames read from one socket before timers get a look in.
 const BATCH: usize = 256;
+/// How often the cross traffic's goodput is logged (as the reference does).
+const CROSS_REPORT_NS: u64 = 5_000_000_000;
 
 /// One interface with its capture, trace and sender.
 pub struct Side {
@@ -57,7 +60,13 @@ pub struct Forwarder {
     /// Index 0 is the client side (left), 1 the server side (right).
     sides: [Side; 2],
     /// Index 0 carries packets to the server, 1 to the client.
-    links: [Link<Vec<u8>>; 2],
+    links: [Link<Cargo>; 2],
+    /// The competing TCP flow of `tcp-cross-traffic`.
+    cross: Option<CrossFlow>,
+    cross_out: Vec<CrossPacket>,
+    cross_drops: u64,
+    next_cross_report_ns: u64,
+    cross_reported_bytes: u64,
     impairments: Impairments,
     own_addrs: HashSet<IpAddr>,
     start_ns: u64,
@@ -69,7 +78,12 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    pub fn new(sides: [Side; 2], links: [Link<Vec<u8>>; 2], impairments: Impairments) -> Forwarder {
+    pub fn new(
+        sides: [Side; 2],
+        links: [Link<Cargo>; 2],
+        impairments: Impairments,
+        cross: Option<CrossFlow>,
+    ) -> Forwarder {
         let own_addrs: HashSet<IpAddr> = sides
             .iter()
             .flat_map(|s| s.iface.addrs.iter().map(|(a, _)| *a))
@@ -78,6 +92,11 @@ impl Forwarder {
         Forwarder {
             sides,
             links,
+            cross,
+            cross_out: Vec::new(),
+            cross_drops: 0,
+            next_cross_report_ns: start_ns + CROSS_REPORT_NS,
+            cross_reported_bytes: 0,
             impairments,
             own_addrs,
             start_ns,
@@ -94,6 +113,7 @@ impl Forwarder {
         loop {
             let now: u64 = mono_nanos();
             self.deliver_due(now);
+            self.run_cross(now);
             self.note_blackhole(now);
             if now >= self.next_flush_ns {
                 self.flush_traces()?;
@@ -125,6 +145,9 @@ impl Forwarder {
         listener: &TcpListener,
     ) -> Result<[bool; 4], String> {
         let mut deadline: u64 = self.next_flush_ns;
+        if let Some(at) = self.cross.as_ref().and_then(CrossFlow::next_event) {
+            deadline = deadline.min(at);
+        }
         for link in &self.links {
             if let Some(at) = link.next_arrival() {
                 deadline = deadline.min(at);
@@ -266,7 +289,7 @@ impl Forwarder {
             Verdict::Corrupted => self.stats[dir].corrupted += 1,
             Verdict::Forward => {}
         }
-        if self.links[dir].enqueue(now, packet).is_err() {
+        if self.links[dir].enqueue(now, Cargo::Packet(packet)).is_err() {
             self.stats[dir].queue_drops += 1;
         }
     }
@@ -274,7 +297,16 @@ impl Forwarder {
     /// Sends every packet whose arrival time has come.
     fn deliver_due(&mut self, now: u64) {
         for dir in 0..2 {
-            while let Some(packet) = self.links[dir].pop_arrived(now) {
+            while let Some(cargo) = self.links[dir].pop_arrived(now) {
+                let packet: Vec<u8> = match cargo {
+                    Cargo::Packet(packet) => packet,
+                    Cargo::Cross(virtual_packet) => {
+                        if let Some(cross) = self.cross.as_mut() {
+                            cross.arrived(now, virtual_packet);
+                        }
+                        continue;
+                    }
+                };
                 let dst: IpAddr = match parse_ip(&packet) {
                     Ok(info) => info.dst,
                     Err(_) => continue,
@@ -293,6 +325,33 @@ impl Forwarder {
                     }
                 }
             }
+        }
+    }
+
+    /// Lets the cross flow put its due packets on the links and reports its goodput.
+    fn run_cross(&mut self, now: u64) {
+        let Some(cross) = self.cross.as_mut() else {
+            return;
+        };
+        cross.poll(now, &mut self.cross_out);
+        for packet in self.cross_out.drain(..) {
+            let dir: usize = match packet {
+                CrossPacket::Data(_) => 1,
+                CrossPacket::Ack(_) => 0,
+            };
+            if self.links[dir].enqueue(now, Cargo::Cross(packet)).is_err() {
+                self.cross_drops += 1;
+            }
+        }
+        if now >= self.next_cross_report_ns {
+            let bytes: u64 = cross.delivered_bytes();
+            let kbps: u64 = (bytes - self.cross_reported_bytes) * 8 / (CROSS_REPORT_NS / 1_000_000);
+            self.cross_reported_bytes = bytes;
+            self.next_cross_report_ns += CROSS_REPORT_NS;
+            self.note(format!(
+                "cross traffic bandwidth: {kbps} Kbps ({} segments lost at the queue so far)",
+                self.cross_drops
+            ));
         }
     }
 
@@ -362,6 +421,13 @@ impl Forwarder {
                 side_name(index),
                 side.iface.name,
                 side.trace.records()
+            );
+        }
+        if let Some(cross) = &self.cross {
+            println!(
+                "cross traffic: {} bytes delivered to the client side, {} segments lost at the queue",
+                cross.delivered_bytes(),
+                self.cross_drops
             );
         }
         Ok(())

@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod clock;
 pub mod config;
+pub mod cross;
 pub mod forwarder;
 pub mod gso;
 pub mod iface;
@@ -109,7 +110,7 @@ fn run(config: &Config) -> Result<(), String> {
     ];
     let link = &config.scenario.link;
     let delay_ns: u64 = link.delay.as_nanos() as u64;
-    let links: [Link<Vec<u8>>; 2] = [
+    let links: [Link<cross::Cargo>; 2] = [
         Link::new(link.bandwidth_bps, delay_ns, link.queue_packets),
         Link::new(link.bandwidth_bps, delay_ns, link.queue_packets),
     ];
@@ -124,7 +125,12 @@ fn run(config: &Config) -> Result<(), String> {
             .collect(),
     };
     let impairments: Impairments = Impairments::new(&config.scenario.kind, facts, rng);
-    let mut forwarder: Forwarder = Forwarder::new(io_sides, links, impairments);
+    let cross_flow: Option<cross::CrossFlow> = matches!(
+        config.scenario.kind,
+        scenario::ScenarioKind::TcpCrossTraffic
+    )
+    .then(cross::CrossFlow::new);
+    let mut forwarder: Forwarder = Forwarder::new(io_sides, links, impairments, cross_flow);
     let listener: TcpListener = open_ready_listener(config.ready_port)?;
     println!("link up; listening on TCP port {}", config.ready_port);
     let signal: i32 = forwarder.run(&signals, &listener)?;
