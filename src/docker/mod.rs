@@ -124,7 +124,8 @@ async fn remove_owned(docker: &Docker, remove: impl Fn(&str) -> bool) -> Result<
 
 /// Removes what runs whose process is gone left behind.
 pub async fn sweep_dead_runs(docker: &Docker) -> Result<usize, String> {
-    remove_owned(docker, owner_is_dead).await
+    // Objects without an owner label are not attributable to a run.
+    remove_owned(docker, |o| !o.is_empty() && owner_is_dead(o)).await
 }
 
 /// Removes everything this process created (Ctrl-C, end of run).
