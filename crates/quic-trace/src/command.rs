@@ -39,13 +39,11 @@ pub fn run_trace_command_with(
         let trace = analyze(&bytes, &keylog, options)?;
         let name = path.display().to_string();
         let label = (pcaps.len() > 1).then_some(name.as_str());
-        if json {
-            output::write_json(&trace, label, out).map_err(TraceError::Output)?;
-        } else {
-            if let Some(l) = label {
-                writeln!(out, "== {l}").map_err(TraceError::Output)?;
-            }
-            output::write_text(&trace, out).map_err(TraceError::Output)?;
+        match write_trace(&trace, label, json, out) {
+            Ok(()) => {}
+            // The reader (`head`, a pager) stopped reading: not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(warnings),
+            Err(e) => return Err(TraceError::Output(e)),
         }
         warnings.extend(trace.warnings.iter().map(|w| format!("{name}: {w}")));
         if !keylogs.is_empty() {
@@ -63,4 +61,19 @@ pub fn run_trace_command_with(
         }
     }
     Ok(warnings)
+}
+
+fn write_trace(
+    trace: &crate::Trace,
+    label: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if json {
+        return output::write_json(trace, label, out);
+    }
+    if let Some(l) = label {
+        writeln!(out, "== {l}")?;
+    }
+    output::write_text(trace, out)
 }

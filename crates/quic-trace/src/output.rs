@@ -236,7 +236,7 @@ fn connection_summary(index: usize, c: &ConnectionInfo) -> String {
     s += if c.keys_found {
         " (keys found)"
     } else {
-        " (no keys in the key log)"
+        " (no secrets for it in the key logs)"
     };
     s
 }
