@@ -507,6 +507,12 @@ async fn shipped_implementations_build_and_refuse_unknown_tests() {
             Resolution::Available { image, .. } => image,
             Resolution::Unavailable { reason } => panic!("{name} unavailable: {reason}"),
         };
+        // Building again with unchanged inputs reuses the image.
+        let (tag, action) = images::build_implementation(&docker, name, build, root, &mut progress)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tag, image);
+        assert!(matches!(action, ImageAction::Present { .. }), "{action:?}");
         for role in ["server", "client"] {
             let body = ContainerCreateBody {
                 image: Some(image.clone()),

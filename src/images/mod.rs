@@ -26,8 +26,8 @@ pub use error::ImagesError;
 pub use hash::INPUTS_LABEL;
 pub use recipes::{ENDPOINT_IMAGE, IPERF_IMAGE, SIM_IMAGE};
 pub use resolve::{
-    build_context, build_source, local_build_tag, resolve_implementation_image, BuildSource,
-    ImageOrigin, Resolution,
+    build_context, build_implementation, build_source, local_build_tag,
+    resolve_implementation_image, BuildSource, ImageOrigin, Resolution,
 };
 pub use runner::{
     ensure_endpoint_image, ensure_runner_images, ensure_runner_images_with, ImageAction,

@@ -171,6 +171,23 @@ async fn build_prepared(
     runner::ensure_built(docker, tag, context, progress).await
 }
 
+/// Builds an implementation's `"build"` context (a directory, or one of the
+/// contexts embedded in the binary) as [`local_build_tag`], whether or not
+/// its registry image could be pulled; unchanged inputs reuse the image.
+/// Returns the tag and what was done.
+pub async fn build_implementation(
+    docker: &Docker,
+    implementation: &str,
+    build: &str,
+    base_dir: &Path,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<(String, ImageAction), ImagesError> {
+    let tag = local_build_tag(implementation);
+    let context = build_source(build, base_dir)?.context()?;
+    let (_, action) = build_prepared(docker, &tag, context, progress).await?;
+    Ok((tag, action))
+}
+
 /// Finds or makes the image for an implementation: `image` if present
 /// locally, else pulled, else built from `build` (a registry `"build"` value,
 /// resolved against `base_dir`). Only Docker being unreachable is an error;

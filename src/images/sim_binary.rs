@@ -20,7 +20,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ImagesError> {
     if let Some(path) = explicit {
         return check_file(path);
     }
-    if let Some(path) = std::env::var_os(SIM_BINARY_ENV) {
+    if let Some(path) = std::env::var_os(SIM_BINARY_ENV).filter(|p| !p.is_empty()) {
         return check_file(Path::new(&path));
     }
     let exe = std::env::current_exe()
