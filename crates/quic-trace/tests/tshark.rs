@@ -193,8 +193,20 @@ fn same_packets_as_tshark() {
             "aioquic-rebind-relay.client.keys",
         ),
     ];
-    for (capture, keys) in cases {
-        let (capture, keys) = (fixture(capture), fixture(keys));
+    let mut pairs: Vec<(PathBuf, PathBuf)> = cases
+        .iter()
+        .map(|(c, k)| (fixture(c), fixture(k)))
+        .collect();
+    // More captures to compare, e.g. a big transfer: QUIC_TRACE_TSHARK_EXTRA=cap.pcap:keys.log,...
+    if let Ok(extra) = std::env::var("QUIC_TRACE_TSHARK_EXTRA") {
+        for pair in extra.split(',').filter(|p| !p.is_empty()) {
+            let (c, k) = pair
+                .split_once(':')
+                .expect("QUIC_TRACE_TSHARK_EXTRA entries are CAPTURE:KEYLOG");
+            pairs.push((PathBuf::from(c), PathBuf::from(k)));
+        }
+    }
+    for (capture, keys) in pairs {
         let theirs = tshark_facts(&capture, &keys);
         let ours = our_facts(&capture, &keys);
         assert!(!ours.is_empty());
