@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Sequence number, send time, and the sequence number again (to detect damage
 /// to the header itself).
 const HEADER: usize = 24;
-const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS";
+const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS | trace-delay LEFT.pcap RIGHT.pcap";
 
 /// Runs one probe command (`args` excludes `interop-sim probe`); returns the exit code.
 pub fn main_with_args(args: &[String]) -> i32 {
@@ -38,6 +38,7 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         ["sink", bind, idle] => sink(bind, num(idle)?),
         ["tcp-sink", bind] => tcp_sink(bind),
         ["tcp-send", target, seconds] => tcp_send(target, num(seconds)?),
+        ["trace-delay", left, right] => trace_delay(left, right),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -326,4 +327,82 @@ fn tcp_send(target: &str, seconds: u64) -> Result<(), String> {
     }
     println!("sent_bytes={bytes}");
     Ok(())
+}
+
+/// Time each UDP datagram spent inside the simulator: from its record in one
+/// side's trace to its record in the other's, matched by ports and payload.
+/// This is the simulator's own accuracy, free of the endpoints' scheduling.
+fn trace_delay(left: &str, right: &str) -> Result<(), String> {
+    let left: Vec<(u64, Vec<u8>)> = udp_records(left)?;
+    let right: Vec<(u64, Vec<u8>)> = udp_records(right)?;
+    let mut first_seen: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
+    for (ts, key) in &left {
+        first_seen.entry(key.as_slice()).or_insert(*ts);
+    }
+    let mut delays: Vec<f64> = right
+        .iter()
+        .filter_map(|(ts, key)| {
+            first_seen
+                .get(key.as_slice())
+                .map(|l| (*ts as f64 - *l as f64).abs() / 1e6)
+        })
+        .collect();
+    delays.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| -> f64 {
+        delays
+            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "matched={} delay_min_ms={:.3} delay_median_ms={:.3} delay_p99_ms={:.3} delay_max_ms={:.3}",
+        delays.len(),
+        pct(0.0),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
+
+/// (timestamp in ns, ports and payload) of every UDP datagram in a pcap
+/// written by the simulator.
+fn udp_records(path: &str) -> Result<Vec<(u64, Vec<u8>)>, String> {
+    let bytes: Vec<u8> = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if bytes.len() < 24 || bytes[0..4] != [0x4d, 0x3c, 0xb2, 0xa1] {
+        return Err(format!(
+            "{path} is not a nanosecond pcap written by the simulator"
+        ));
+    }
+    let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut at: usize = 24;
+    while at + 16 <= bytes.len() {
+        let word = |o: usize| {
+            u32::from_le_bytes([
+                bytes[at + o],
+                bytes[at + o + 1],
+                bytes[at + o + 2],
+                bytes[at + o + 3],
+            ])
+        };
+        let ts: u64 = u64::from(word(0)) * 1_000_000_000 + u64::from(word(4));
+        let len: usize = word(8) as usize;
+        let Some(frame) = bytes.get(at + 16..at + 16 + len) else {
+            break;
+        };
+        at += 16 + len;
+        let Some(ip) = frame.get(14..) else { continue };
+        let Ok(info) = crate::packet::parse_ip(ip) else {
+            continue;
+        };
+        if info.protocol == crate::packet::PROTO_UDP {
+            // Ports and payload; length and checksum may legitimately differ
+            // (the sender may have left the checksum to offload).
+            let udp: &[u8] = &ip[info.l4_offset..info.total_len];
+            let mut key: Vec<u8> = udp.get(..4).unwrap_or_default().to_vec();
+            key.extend_from_slice(udp.get(8..).unwrap_or_default());
+            out.push((ts, key));
+        }
+    }
+    Ok(out)
 }
