@@ -64,17 +64,45 @@ fn v2_server_initial() {
     check_long("v2", "server", VERSION_2);
 }
 
-#[test]
-fn initial_keys_match_rfc9001_a1() {
-    // Client key/iv/hp of RFC 9001 A.1, checked by expanding the client secret.
-    let params = version::params(VERSION_1).unwrap();
+/// Client Initial key, IV and header protection key for DCID 8394c8f03e515708.
+fn check_client_initial_keys(version: u32, labels: [&[u8]; 3], expected: [&str; 3]) {
+    let params = version::params(version).unwrap();
     let (client, _) = crypto::initial_secrets(params, &unhex("8394c8f03e515708").unwrap());
-    let key = crypto::expand_label(ring::hkdf::HKDF_SHA256, &client, b"quic key", 16);
-    let iv = crypto::expand_label(ring::hkdf::HKDF_SHA256, &client, b"quic iv", 12);
-    let hp = crypto::expand_label(ring::hkdf::HKDF_SHA256, &client, b"quic hp", 16);
-    assert_eq!(crate::bytes::hex(&key), "1f369613dd76d5467730efcbe3b1a22d");
-    assert_eq!(crate::bytes::hex(&iv), "fa044b2f42a3fd3b46fb255c");
-    assert_eq!(crate::bytes::hex(&hp), "9f50449e04a0e810283a1e9933adedd2");
+    for (label, (len, want)) in labels.iter().zip([16, 12, 16].into_iter().zip(expected)) {
+        let got = crypto::expand_label(ring::hkdf::HKDF_SHA256, &client, label, len);
+        assert_eq!(
+            crate::bytes::hex(&got),
+            want,
+            "{version:#x} {}",
+            String::from_utf8_lossy(label)
+        );
+    }
+}
+
+#[test]
+fn initial_keys_match_the_specifications() {
+    let v1_labels: [&[u8]; 3] = [b"quic key", b"quic iv", b"quic hp"];
+    // RFC 9001 A.1
+    let v1 = [
+        "1f369613dd76d5467730efcbe3b1a22d",
+        "fa044b2f42a3fd3b46fb255c",
+        "9f50449e04a0e810283a1e9933adedd2",
+    ];
+    check_client_initial_keys(VERSION_1, v1_labels, v1);
+    // RFC 9369 A.1
+    let v2 = [
+        "8b1a0bc121284290a29e0971b5cd045d",
+        "91f73e2351d8fa91660e909f",
+        "45b95e15235d6f45a6b19cbcb0294ba9",
+    ];
+    check_client_initial_keys(VERSION_2, [b"quicv2 key", b"quicv2 iv", b"quicv2 hp"], v2);
+    // draft-ietf-quic-tls-29 A.1
+    let d29 = [
+        "175257a31eb09dea9366d8bb79ad80ba",
+        "6b26114b9cba2b63a9e8dd4f",
+        "9ddd12c994c0698b89374a9c077a3077",
+    ];
+    check_client_initial_keys(version::DRAFT_29, v1_labels, d29);
 }
 
 fn check_chacha(tag: &str, version: u32) {
