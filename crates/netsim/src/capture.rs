@@ -90,53 +90,122 @@ impl CaptureSocket {
         }
         Ok(CaptureSocket { fd })
     }
+}
 
-    /// Receives one frame into `buf` (which must hold `VNET_HDR_LEN + MAX_FRAME`
-    /// bytes); the frame starts at `VNET_HDR_LEN`. `Ok(None)` when nothing is waiting.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<FrameMeta>> {
-        let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut control: [u64; 16] = [0; 16];
-        let mut iov: libc::iovec = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+/// Buffers for receiving several frames with one `recvmmsg` call.
+pub struct RecvBatch {
+    buffers: Vec<Vec<u8>>,
+    names: Vec<libc::sockaddr_ll>,
+    controls: Vec<[u64; 16]>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    metas: Vec<FrameMeta>,
+}
+
+impl RecvBatch {
+    /// Room for `slots` frames of up to `MAX_FRAME` bytes.
+    pub fn new(slots: usize) -> RecvBatch {
+        RecvBatch {
+            buffers: (0..slots)
+                .map(|_| vec![0; VNET_HDR_LEN + MAX_FRAME])
+                .collect(),
+            // SAFETY: all-zero is a valid value of these plain C structs.
+            names: (0..slots).map(|_| unsafe { std::mem::zeroed() }).collect(),
+            controls: vec![[0; 16]; slots],
+            iovecs: Vec::with_capacity(slots),
+            headers: Vec::with_capacity(slots),
+            metas: Vec::with_capacity(slots),
+        }
+    }
+
+    /// Frames received by the last `recv_batch`.
+    pub fn len(&self) -> usize {
+        self.metas.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.metas.is_empty()
+    }
+
+    /// Metadata and frame (without the virtio-net header) of frame `i`.
+    pub fn frame(&self, i: usize) -> (FrameMeta, &[u8]) {
+        let meta: FrameMeta = self.metas[i];
+        (
+            meta,
+            &self.buffers[i][VNET_HDR_LEN..VNET_HDR_LEN + meta.len],
+        )
+    }
+}
+
+impl CaptureSocket {
+    /// Receives up to a batch of frames without blocking; returns how many.
+    pub fn recv_batch(&self, batch: &mut RecvBatch) -> io::Result<usize> {
+        let slots: usize = batch.buffers.len();
+        batch.iovecs.clear();
+        batch.headers.clear();
+        batch.metas.clear();
+        for i in 0..slots {
+            batch.iovecs.push(libc::iovec {
+                iov_base: batch.buffers[i].as_mut_ptr().cast(),
+                iov_len: batch.buffers[i].len(),
+            });
+        }
+        for i in 0..slots {
+            // SAFETY: zeroed mmsghdr, then pointers to buffers owned by `batch`
+            // that stay in place for the call.
+            let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            header.msg_hdr.msg_name = (&mut batch.names[i] as *mut libc::sockaddr_ll).cast();
+            header.msg_hdr.msg_namelen =
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            header.msg_hdr.msg_iov = &mut batch.iovecs[i];
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_control = batch.controls[i].as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = std::mem::size_of::<[u64; 16]>();
+            batch.headers.push(header);
+        }
+        // SAFETY: headers describe valid memory for the duration of the call.
+        let n: libc::c_int = unsafe {
+            libc::recvmmsg(
+                self.fd.as_raw_fd(),
+                batch.headers.as_mut_ptr(),
+                slots as libc::c_uint,
+                libc::MSG_TRUNC,
+                std::ptr::null_mut(),
+            )
         };
-        // SAFETY: zeroed msghdr, then every pointer set to live buffers above.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
-        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: msg describes valid memory for the duration of the call.
-        let n: isize = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
         if n < 0 {
             let err: io::Error = io::Error::last_os_error();
             return match err.kind() {
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(None),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
                 _ => Err(err),
             };
         }
-        let total: usize = n as usize;
-        if total < VNET_HDR_LEN {
-            return Ok(Some(FrameMeta {
-                unix_nanos: now_unix_nanos(),
-                outgoing: true,
-                vnet: VnetHeader::default(),
-                len: 0,
-            }));
+        for i in 0..n as usize {
+            let total: usize = batch.headers[i].msg_len as usize;
+            let buf: &[u8] = &batch.buffers[i];
+            let meta: FrameMeta = if total < VNET_HDR_LEN {
+                FrameMeta {
+                    unix_nanos: now_unix_nanos(),
+                    outgoing: true,
+                    vnet: VnetHeader::default(),
+                    len: 0,
+                }
+            } else {
+                FrameMeta {
+                    unix_nanos: timestamp_from(&batch.headers[i].msg_hdr)
+                        .unwrap_or_else(now_unix_nanos),
+                    outgoing: batch.names[i].sll_pkttype == PACKET_OUTGOING,
+                    vnet: VnetHeader {
+                        flags: buf[0],
+                        gso_type: buf[1],
+                        gso_size: u16::from_le_bytes([buf[4], buf[5]]),
+                    },
+                    len: (total - VNET_HDR_LEN).min(buf.len() - VNET_HDR_LEN),
+                }
+            };
+            batch.metas.push(meta);
         }
-        let vnet: VnetHeader = VnetHeader {
-            flags: buf[0],
-            gso_type: buf[1],
-            gso_size: u16::from_le_bytes([buf[4], buf[5]]),
-        };
-        Ok(Some(FrameMeta {
-            unix_nanos: timestamp_from(&msg).unwrap_or_else(now_unix_nanos),
-            outgoing: from.sll_pkttype == PACKET_OUTGOING,
-            vnet,
-            len: (total - VNET_HDR_LEN).min(buf.len() - VNET_HDR_LEN),
-        }))
+        Ok(n as usize)
     }
 }
 

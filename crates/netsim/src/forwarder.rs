@@ -4,8 +4,8 @@
 //! frame of each interface in that side's trace.
 
 use crate::capture::{
-    CaptureSocket, FrameMeta, MAX_FRAME, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE,
-    VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4, VNET_HDR_LEN,
+    CaptureSocket, FrameMeta, RecvBatch, VNET_F_NEEDS_CSUM, VNET_GSO_ECN, VNET_GSO_NONE,
+    VNET_GSO_TCPV4, VNET_GSO_TCPV6, VNET_GSO_UDP_L4,
 };
 use crate::clock::mono_nanos;
 use crate::cross::{Cargo, CrossFlow, CrossPacket};
@@ -30,6 +30,8 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 const FLUSH_EVERY_NS: u64 = 100_000_000;
 /// Frames read from one socket before timers get a look in.
 const BATCH: usize = 256;
+/// Frames per `recvmmsg` call.
+const BATCH_SLOTS: usize = 16;
 /// How often the cross traffic's goodput is logged (as the reference does).
 const CROSS_REPORT_NS: u64 = 5_000_000_000;
 
@@ -71,7 +73,8 @@ pub struct Forwarder {
     own_addrs: HashSet<IpAddr>,
     start_ns: u64,
     stats: [DirStats; 2],
-    buf: Vec<u8>,
+    /// Receive buffers, taken out while a batch is being processed.
+    batch: Option<RecvBatch>,
     log: Vec<String>,
     blackhole_state: [Option<bool>; 2],
     next_flush_ns: u64,
@@ -101,7 +104,7 @@ impl Forwarder {
             own_addrs,
             start_ns,
             stats: [DirStats::default(), DirStats::default()],
-            buf: vec![0; VNET_HDR_LEN + MAX_FRAME],
+            batch: Some(RecvBatch::new(BATCH_SLOTS)),
             log: Vec::new(),
             blackhole_state: [None, None],
             next_flush_ns: start_ns + FLUSH_EVERY_NS,
@@ -188,26 +191,41 @@ impl Forwarder {
         // wake-up of the simulator does not bunch packets up in the model.
         let mono_minus_unix: i128 =
             i128::from(mono_nanos()) - i128::from(crate::capture::now_unix_nanos());
-        for _ in 0..BATCH {
-            let meta: FrameMeta = match self.sides[side].capture.recv(&mut self.buf) {
-                Ok(Some(meta)) => meta,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    return Err(format!(
-                        "capturing on {} failed: {e}",
-                        self.sides[side].iface.name
-                    ))
+        let mut batch: RecvBatch = self
+            .batch
+            .take()
+            .unwrap_or_else(|| RecvBatch::new(BATCH_SLOTS));
+        let result: Result<(), String> = self.drain_with(side, &mut batch, mono_minus_unix);
+        self.batch = Some(batch);
+        result
+    }
+
+    fn drain_with(
+        &mut self,
+        side: usize,
+        batch: &mut RecvBatch,
+        mono_minus_unix: i128,
+    ) -> Result<(), String> {
+        for _ in 0..BATCH / BATCH_SLOTS {
+            let count: usize = self.sides[side]
+                .capture
+                .recv_batch(batch)
+                .map_err(|e| format!("capturing on {} failed: {e}", self.sides[side].iface.name))?;
+            for i in 0..count {
+                let (meta, frame) = batch.frame(i);
+                self.sides[side]
+                    .trace
+                    .record(meta.unix_nanos, frame)
+                    .map_err(|e| format!("writing the {} trace failed: {e}", side_name(side)))?;
+                if !meta.outgoing {
+                    let arrival: u64 = (i128::from(meta.unix_nanos) + mono_minus_unix)
+                        .clamp(0, i128::from(u64::MAX))
+                        as u64;
+                    self.ingest(side, meta, frame, arrival.min(mono_nanos()));
                 }
-            };
-            let frame_end: usize = VNET_HDR_LEN + meta.len;
-            self.sides[side]
-                .trace
-                .record(meta.unix_nanos, &self.buf[VNET_HDR_LEN..frame_end])
-                .map_err(|e| format!("writing the {} trace failed: {e}", side_name(side)))?;
-            if !meta.outgoing {
-                let arrival: u64 = (i128::from(meta.unix_nanos) + mono_minus_unix)
-                    .clamp(0, i128::from(u64::MAX)) as u64;
-                self.ingest(side, meta, arrival.min(mono_nanos()));
+            }
+            if count < BATCH_SLOTS {
+                return Ok(());
             }
         }
         Ok(())
@@ -215,8 +233,7 @@ impl Forwarder {
 
     /// Takes a frame that arrived on `side` and, if it is for the other side,
     /// offers it to the link.
-    fn ingest(&mut self, side: usize, meta: FrameMeta, arrival: u64) {
-        let frame: &[u8] = &self.buf[VNET_HDR_LEN..VNET_HDR_LEN + meta.len];
+    fn ingest(&mut self, side: usize, meta: FrameMeta, frame: &[u8], arrival: u64) {
         if frame.len() < 14 {
             return;
         }
