@@ -240,10 +240,10 @@ fn add_libraries(
     let libraries = parse_library_list(&listing)
         .map_err(|why: String| ImagesError::SimBinary(format!("{}: {why}", binary.display())))?;
     let loader_name = file_name(loader)?;
-    for library in libraries
-        .iter()
-        .chain(std::iter::once(&loader.to_path_buf()))
-    {
+    let mut bundle: Vec<PathBuf> = nss_companions(&libraries);
+    bundle.extend(libraries);
+    bundle.push(loader.to_path_buf());
+    for library in &bundle {
         let content = std::fs::read(library).map_err(|e: std::io::Error| {
             ImagesError::io(format!("read library {}", library.display()), e)
         })?;
@@ -255,12 +255,31 @@ fn add_libraries(
         };
         context.add_file(&format!("{dir}/{name}"), 0o755, content);
     }
-    // The host's loader and libraries, not the image's: the binary then runs
-    // whatever glibc the image has. Child processes (tc, nft, tcpdump) still
-    // use the image's own libraries.
+    // The host's loader and libraries, not the image's, so the binary runs
+    // whichever glibc the image happens to have. Child processes (tc, nft,
+    // tcpdump) still use the image's own libraries.
     Ok(format!(
         "#!/bin/sh\nexec {IMAGE_DIR}/{loader_name} --library-path {IMAGE_DIR}/lib {IMAGE_DIR}/interop-sim \"$@\"\n"
     ))
+}
+
+/// Name-service modules glibc loads at run time (the loader does not list
+/// them), taken from the bundled libc's directory: a bundled libc must not
+/// load the image's copies, which may belong to another glibc version.
+pub fn nss_companions(libraries: &[PathBuf]) -> Vec<PathBuf> {
+    const COMPANIONS: [&str; 3] = ["libnss_files.so.2", "libnss_dns.so.2", "libresolv.so.2"];
+    let Some(libc_dir) = libraries
+        .iter()
+        .find(|lib: &&PathBuf| lib.file_name().is_some_and(|n| n == "libc.so.6"))
+        .and_then(|lib: &PathBuf| lib.parent())
+    else {
+        return Vec::new();
+    };
+    COMPANIONS
+        .iter()
+        .map(|name: &&str| libc_dir.join(name))
+        .filter(|path: &PathBuf| path.is_file() && !libraries.contains(path))
+        .collect()
 }
 
 fn file_name(path: &Path) -> Result<String, ImagesError> {
@@ -348,6 +367,23 @@ mod tests {
                 PathBuf::from("/lib64/ld-linux-x86-64.so.2"),
             ]
         );
+    }
+
+    #[test]
+    fn nss_modules_come_from_the_libc_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("libc.so.6"), "").unwrap();
+        std::fs::write(dir.path().join("libnss_files.so.2"), "").unwrap();
+        std::fs::write(dir.path().join("libresolv.so.2"), "").unwrap();
+        let libraries = vec![
+            dir.path().join("libc.so.6"),
+            dir.path().join("libresolv.so.2"),
+        ];
+        assert_eq!(
+            nss_companions(&libraries),
+            vec![dir.path().join("libnss_files.so.2")]
+        );
+        assert!(nss_companions(&[PathBuf::from("/x/libm.so.6")]).is_empty());
     }
 
     #[test]
