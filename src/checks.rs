@@ -12,6 +12,8 @@ pub struct Verdict {
     pub outcome: Outcome,
     pub reason: String,
     pub notes: Vec<String>,
+    /// A measurement's value (goodput in kbps).
+    pub value: Option<f64>,
 }
 
 impl Verdict {
@@ -20,6 +22,7 @@ impl Verdict {
             outcome: Outcome::Failed,
             reason: reason.into(),
             notes: Vec::new(),
+            value: None,
         }
     }
 
@@ -28,6 +31,7 @@ impl Verdict {
             outcome: Outcome::Unsupported,
             reason: reason.into(),
             notes: Vec::new(),
+            value: None,
         }
     }
 }
@@ -39,6 +43,29 @@ pub struct Evidence {
     pub files: Result<(), String>,
     /// WebTransport handshake: the protocol each side wrote, if any.
     pub negotiated: Option<Negotiated>,
+    /// The run's log directory: `sim/trace_node_{left,right}.pcap`,
+    /// `server/keys.log`, `client/keys.log`.
+    pub run_dir: std::path::PathBuf,
+    /// The server's and the client's addresses in this run (IPv4, IPv6).
+    pub server_addrs: Vec<std::net::IpAddr>,
+    pub client_addrs: Vec<std::net::IpAddr>,
+    /// How many files were served and their total size in bytes.
+    pub file_count: usize,
+    pub file_bytes: u64,
+}
+
+impl Default for Evidence {
+    fn default() -> Self {
+        Evidence {
+            files: Ok(()),
+            negotiated: None,
+            run_dir: Default::default(),
+            server_addrs: Vec::new(),
+            client_addrs: Vec::new(),
+            file_count: 0,
+            file_bytes: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +184,7 @@ pub fn judge(test: &TestCase, e: &Evidence) -> Verdict {
             "not checked yet (needs the packet-trace analysis): {}",
             parts.join("; ")
         )],
+        value: None,
     }
 }
 
@@ -194,6 +222,7 @@ mod tests {
             &Evidence {
                 files: Err("file x was not downloaded".into()),
                 negotiated: None,
+                ..Default::default()
             },
         );
         assert_eq!(v.outcome, Outcome::Failed);
@@ -208,6 +237,7 @@ mod tests {
             &Evidence {
                 files: Ok(()),
                 negotiated: None,
+                ..Default::default()
             },
         );
         assert_eq!(v.outcome, Outcome::Succeeded);
@@ -224,6 +254,7 @@ mod tests {
                 client: c.map(Into::into),
                 server: s.map(Into::into),
             }),
+            ..Default::default()
         };
         assert_eq!(
             judge(t, &n(Some("b\n"), Some("b"))).outcome,

@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::config::OutputOptions;
 use crate::images::{self, Resolution};
-use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
 use crate::plan::Trial;
 use crate::registry::Implementation;
 use crate::testcases::Protocol;
@@ -281,7 +281,8 @@ impl Runner {
                 }
             }
         }
-        self.repetitions(trial, docker, &images, dir, log).await
+        self.repetitions(trial, docker, &images, dir, log, record)
+            .await
     }
 
     async fn repetitions(
@@ -291,8 +292,10 @@ impl Runner {
         images: &Images,
         dir: &Path,
         log: &TrialLog,
+        record: &mut TrialRecord,
     ) -> (Outcome, String) {
         let reps = trial.test.repetitions();
+        let mut values = Vec::new();
         for rep in 1..=reps {
             let run_dir = if trial.test.is_measurement() {
                 dir.join(rep.to_string())
@@ -329,13 +332,24 @@ impl Runner {
                 return (v.outcome, reason);
             }
             if trial.test.is_measurement() {
-                // Goodput comes from the client-side trace's 1-RTT timing.
-                return (
-                    Outcome::Failed,
-                    "goodput needs the packet-trace analysis, which the runner does not use yet"
-                        .into(),
-                );
+                match v.value {
+                    Some(value) => values.push(value),
+                    None => {
+                        return (
+                            Outcome::Failed,
+                            format!("repetition {rep}: the check gave no measurement value"),
+                        )
+                    }
+                }
             }
+        }
+        if trial.test.is_measurement() {
+            let m = MeasurementValue {
+                values,
+                unit: "kbps".into(),
+            };
+            log.line(format!("{}: {}", trial.test.name, m.details()));
+            record.measurement = Some(m);
         }
         (Outcome::Succeeded, String::new())
     }

@@ -606,7 +606,23 @@ async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
         }),
         None => None,
     };
-    Evidence { files, negotiated }
+    let sn = res.nets.as_ref().map(|n| n.subnets);
+    let addrs = |pick: fn(&net::Subnets) -> u8| -> Vec<std::net::IpAddr> {
+        sn.iter()
+            .flat_map(|s| [net::Subnets::v4(pick(s), 100), net::Subnets::v6(pick(s), 100)])
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    };
+    let sizes = ctx.test.file_sizes();
+    Evidence {
+        files,
+        negotiated,
+        run_dir: ctx.log_dir.clone(),
+        server_addrs: addrs(|s| s.right),
+        client_addrs: addrs(|s| s.left),
+        file_count: sizes.len(),
+        file_bytes: sizes.iter().sum(),
+    }
 }
 
 /// Whether an implementation answers an unknown test case with 127.
