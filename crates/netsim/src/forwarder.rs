@@ -115,7 +115,14 @@ impl Forwarder {
     pub fn run(&mut self, signals: &StopSignals, listener: &TcpListener) -> Result<i32, String> {
         loop {
             let now: u64 = mono_nanos();
-            self.deliver_due(now);
+            let sent: [bool; 2] = self.deliver_due(now);
+            // The capture copy of a sent frame is queued during the send;
+            // reading it now saves a wake-up per packet.
+            for (side, any) in sent.iter().enumerate() {
+                if *any {
+                    self.drain(side)?;
+                }
+            }
             self.run_cross(now);
             self.note_blackhole(now);
             if now >= self.next_flush_ns {
@@ -312,7 +319,9 @@ impl Forwarder {
     }
 
     /// Sends every packet whose arrival time has come.
-    fn deliver_due(&mut self, now: u64) {
+    /// Returns, per side, whether anything was sent out of it.
+    fn deliver_due(&mut self, now: u64) -> [bool; 2] {
+        let mut sent_on: [bool; 2] = [false; 2];
         for dir in 0..2 {
             while let Some(cargo) = self.links[dir].pop_arrived(now) {
                 let packet: Vec<u8> = match cargo {
@@ -328,6 +337,7 @@ impl Forwarder {
                     Ok(info) => info.dst,
                     Err(_) => continue,
                 };
+                sent_on[1 - dir] = true;
                 match self.sides[1 - dir].sender.send(&packet, dst) {
                     Ok(()) => self.stats[dir].sent += 1,
                     Err(e) => {
@@ -343,6 +353,7 @@ impl Forwarder {
                 }
             }
         }
+        sent_on
     }
 
     /// Lets the cross flow put its due packets on the links and reports its goodput.
