@@ -1,10 +1,20 @@
 //! Judging a run that ended normally: the pass rules of contract sections 4
-//! and 5. The parts that need no packet trace (files, WebTransport
-//! protocol files) are decided here; the trace-based parts are listed so
-//! the output says what was not checked yet.
+//! and 5, from the downloads and the two packet traces of the run.
+
+mod common;
+mod goodput;
+mod handshake_rules;
+mod paths;
+mod rules;
+mod stop;
+mod traces;
+mod transport_rules;
 
 use crate::outcome::Outcome;
-use crate::testcases::{Check, TestCase};
+use crate::testcases::TestCase;
+
+pub use stop::Stop;
+pub use traces::{Side, Traces};
 
 /// A judge's decision with its reason and what it could not check.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,117 +85,30 @@ pub struct Negotiated {
     pub server: Option<String>,
 }
 
-/// The parts of a rule that need the packet trace.
-pub fn trace_parts(check: Check) -> &'static [&'static str] {
-    use Check::*;
-    match check {
-        Handshake => &["QUIC version 1 only", "no Retry", "exactly 1 handshake"],
-        Transfer | Http3 | Blackhole | TransferUnderLoss => {
-            &["QUIC version 1 only", "exactly 1 handshake"]
-        }
-        LongRtt => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "client sent at least 2 ClientHellos",
-        ],
-        ChaCha20 => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "ClientHellos offer only TLS_CHACHA20_POLY1305_SHA256",
-        ],
-        Multiplexing => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "server initial_max_streams_bidi ≤ 1000",
-        ],
-        Retry => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "a Retry with a token, used by a later client Initial",
-        ],
-        Resumption => &[
-            "QUIC version 1 only",
-            "2 handshakes",
-            "Certificate only in the first handshake",
-        ],
-        ZeroRtt => &[
-            "QUIC version 1 only",
-            "2 handshakes",
-            "0-RTT sent",
-            "1-RTT payload ≤ half the file bytes",
-        ],
-        KeyUpdate => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "both sides sent key phase 1",
-        ],
-        Ecn => &[
-            "exactly 1 handshake",
-            "ECT marks and no CE both ways",
-            "ACKs with ECN counts both ways",
-        ],
-        AmplificationLimit => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "server Handshake CRYPTO ≥ 7500 bytes",
-            "3× amplification limit",
-            "no Version Negotiation",
-        ],
-        MultiConnect => &["QUIC version 1 only", "one handshake per file"],
-        Ipv6 => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "no IPv4 QUIC packet from the server",
-        ],
-        V2 => &[
-            "client Initials v1, server Initials v2",
-            "all Handshake packets v2",
-        ],
-        RebindPort => &[
-            "exactly 1 handshake",
-            "server saw more than one path",
-            "PATH_CHALLENGE on each new path, answered",
-        ],
-        RebindAddr => &[
-            "exactly 1 handshake",
-            "more than one client address",
-            "PATH_CHALLENGE on each new path, answered",
-        ],
-        ConnectionMigration => &[
-            "exactly 1 handshake",
-            "PATH_CHALLENGE on each new path, answered",
-            "new DCID on each new client path",
-        ],
-        VersionNegotiation => &["a Version Negotiation packet elicited and acted on"],
-        Goodput => &[
-            "QUIC version 1 only",
-            "exactly 1 handshake",
-            "goodput from the client-side trace",
-        ],
-        WtHandshake | WtTransfer(..) => &["exactly 1 handshake"],
-    }
-}
-
 /// Decides a run whose client (or server) exited 0.
 pub fn judge(test: &TestCase, e: &Evidence) -> Verdict {
-    if let Err(reason) = &e.files {
-        return Verdict::failed(reason.clone());
-    }
     if let Some(n) = &e.negotiated {
         if let Some(reason) = negotiation_problem(n) {
             return Verdict::failed(reason);
         }
     }
-    let parts = trace_parts(test.check);
-    Verdict {
-        outcome: Outcome::Succeeded,
-        reason: String::new(),
-        notes: vec![format!(
-            "not checked yet (needs the packet-trace analysis): {}",
-            parts.join("; ")
-        )],
-        value: None,
+    let traces = Traces::new(e);
+    let decided = rules::decide(test, e, &traces);
+    let mut verdict = match decided {
+        Ok(value) => Verdict {
+            outcome: Outcome::Succeeded,
+            reason: String::new(),
+            notes: Vec::new(),
+            value,
+        },
+        Err(Stop::Failed(reason)) => Verdict::failed(reason),
+        Err(Stop::Unsupported(reason)) => Verdict::unsupported(reason),
+    };
+    verdict.notes = traces.warnings();
+    if let Some(v) = verdict.value {
+        verdict.notes.push(format!("goodput: {v:.0} kbps"));
     }
+    verdict
 }
 
 fn negotiation_problem(n: &Negotiated) -> Option<String> {
@@ -210,73 +133,4 @@ fn negotiation_problem(n: &Negotiated) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testcases::{find, Protocol};
-
-    #[test]
-    fn file_problems_fail_with_their_reason() {
-        let t = find(Protocol::Quic, "transfer").unwrap();
-        let v = judge(
-            t,
-            &Evidence {
-                files: Err("file x was not downloaded".into()),
-                negotiated: None,
-                ..Default::default()
-            },
-        );
-        assert_eq!(v.outcome, Outcome::Failed);
-        assert_eq!(v.reason, "file x was not downloaded");
-    }
-
-    #[test]
-    fn passing_files_say_what_was_not_checked() {
-        let t = find(Protocol::Quic, "retry").unwrap();
-        let v = judge(
-            t,
-            &Evidence {
-                files: Ok(()),
-                negotiated: None,
-                ..Default::default()
-            },
-        );
-        assert_eq!(v.outcome, Outcome::Succeeded);
-        assert!(v.notes[0].contains("Retry with a token"), "{:?}", v.notes);
-    }
-
-    #[test]
-    fn webtransport_protocol_negotiation() {
-        let t = find(Protocol::WebTransport, "handshake").unwrap();
-        let n = |c: Option<&str>, s: Option<&str>| Evidence {
-            files: Ok(()),
-            negotiated: Some(Negotiated {
-                expected: "b".into(),
-                client: c.map(Into::into),
-                server: s.map(Into::into),
-            }),
-            ..Default::default()
-        };
-        assert_eq!(
-            judge(t, &n(Some("b\n"), Some("b"))).outcome,
-            Outcome::Succeeded
-        );
-        assert_eq!(
-            judge(t, &n(Some("a"), Some("b"))).reason,
-            "the client negotiated \"a\", expected \"b\""
-        );
-        assert_eq!(
-            judge(t, &n(Some("b"), None)).reason,
-            "the server wrote no negotiated_protocol.txt in /downloads"
-        );
-    }
-
-    #[test]
-    fn every_check_lists_its_trace_parts() {
-        for t in crate::testcases::QUIC_TESTS
-            .iter()
-            .chain(crate::testcases::QUIC_MEASUREMENTS)
-        {
-            assert!(!trace_parts(t.check).is_empty(), "{}", t.name);
-        }
-    }
-}
+mod tests;

@@ -502,6 +502,7 @@ impl<'k> Decoder<'k> {
             Ok(opened) => {
                 p.pn = Some(opened.pn);
                 p.decrypted = true;
+                p.plain_length = opened.plain_len;
                 if !long {
                     p.key_phase = Some(opened.key_phase);
                 }
@@ -603,6 +604,7 @@ fn base_packet(
         supported_versions: Vec::new(),
         length,
         payload_length: 0,
+        plain_length: 0,
         pn: None,
         key_phase: None,
         decrypted: false,

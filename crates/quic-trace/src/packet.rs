@@ -95,6 +95,9 @@ pub struct QuicPacket {
     /// Bytes after the header fields readable without keys: packet number, encrypted
     /// payload and tag. The zerortt check falls back to it when keys are missing.
     pub payload_length: usize,
+    /// Bytes of decrypted frames (0 when not decrypted); what Wireshark shows as the
+    /// payload when it has the keys.
+    pub plain_length: usize,
     pub pn: Option<u64>,
     /// 1-RTT only, when header protection could be removed.
     pub key_phase: Option<u8>,
