@@ -457,3 +457,91 @@ fn webtransport_protocol_negotiation() {
     ok.run_dir = run.0.clone();
     assert_eq!(judge(t, &ok).outcome, Outcome::Succeeded);
 }
+
+fn crypto_initial(frame: u64, src: &str, dst: &str) -> QuicPacket {
+    let mut p = packet(frame, src, dst, PacketType::Initial, 1200);
+    p.frames = vec![Frame::Crypto {
+        offset: 0,
+        length: 300,
+    }];
+    p
+}
+
+#[test]
+fn client_hello_retransmissions_count() {
+    let once = trace(vec![crypto_initial(1, CLIENT, SERVER)]);
+    let err = handshake_rules::expect_client_hellos(&side(&once), 2).unwrap_err();
+    assert!(
+        matches!(&err, Stop::Failed(r) if r.contains("saw 1")),
+        "{err:?}"
+    );
+    let twice = trace(vec![
+        crypto_initial(1, CLIENT, SERVER),
+        crypto_initial(2, SERVER, CLIENT),
+        crypto_initial(3, CLIENT, SERVER),
+    ]);
+    assert_eq!(
+        handshake_rules::expect_client_hellos(&side(&twice), 2),
+        Ok(())
+    );
+}
+
+#[test]
+fn retry_token_reuse_with_reset_packet_number_fails() {
+    let token = quic_trace::bytes::HexBytes::from(&[0xaa, 0xbb][..]);
+    let mut retry = packet(2, SERVER, CLIENT, PacketType::Retry, 100);
+    retry.token = Some(token.clone());
+    let first = packet(1, CLIENT, SERVER, PacketType::Initial, 1200);
+    let mut again = packet(3, CLIENT, SERVER, PacketType::Initial, 1200);
+    again.token = Some(token);
+    again.pn = Some(5);
+    let good = trace(vec![first.clone(), retry.clone(), again.clone()]);
+    assert_eq!(handshake_rules::expect_retry_used(&side(&good)), Ok(()));
+    again.pn = Some(1);
+    let reset = trace(vec![first, retry, again]);
+    let err = handshake_rules::expect_retry_used(&side(&reset)).unwrap_err();
+    assert!(
+        matches!(&err, Stop::Failed(r) if r.contains("reused packet number")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn zero_rtt_limits_one_rtt_bytes() {
+    let mut early = packet(1, CLIENT, SERVER, PacketType::ZeroRtt, 600);
+    early.plain_length = 580;
+    let mut late = packet(2, CLIENT, SERVER, PacketType::OneRtt, 1200);
+    late.plain_length = 1100;
+    let t = trace(vec![early.clone(), late.clone()]);
+    assert_eq!(
+        handshake_rules::expect_zero_rtt(&side(&t), 1000.0),
+        Err(Stop::Failed(
+            "the client sent 1100 bytes in 1-RTT packets (and 580 in 0-RTT), more than 1000".into()
+        ))
+    );
+    assert_eq!(handshake_rules::expect_zero_rtt(&side(&t), 5000.0), Ok(()));
+    // Undecrypted packets count with their protected length.
+    late.decrypted = false;
+    let t = trace(vec![early, late]);
+    assert!(handshake_rules::expect_zero_rtt(&side(&t), 1150.0).is_err());
+    let none = trace(vec![packet(2, CLIENT, SERVER, PacketType::OneRtt, 10)]);
+    assert!(handshake_rules::expect_zero_rtt(&side(&none), 5000.0).is_err());
+}
+
+#[test]
+fn multiconnect_counts_one_handshake_per_file() {
+    let run = RunDir::with_fixture_keys(
+        "aioquic-resumption-0rtt.pcapng",
+        "aioquic-resumption-0rtt.client.keys",
+    );
+    let t = find(Protocol::Quic, "handshakeloss").unwrap();
+    let mut e = run.evidence(0);
+    e.file_count = 2;
+    assert_outcome(&judge(t, &e), Outcome::Succeeded, "");
+    e.file_count = 50;
+    assert_outcome(
+        &judge(t, &e),
+        Outcome::Failed,
+        "expected 50 handshakes, saw 2",
+    );
+}
