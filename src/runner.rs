@@ -212,8 +212,16 @@ impl Runner {
             .or_default()
             .clone();
         cell.get_or_init(|| async {
+            if let Some(known) = compliance_cache::load(image_id, role) {
+                return Ok(known);
+            }
             let prefix = self.next_prefix();
-            trial::check_compliance(docker, images, role, &prefix, netsim::SYSCTLS).await
+            let result =
+                trial::check_compliance(docker, images, role, &prefix, netsim::SYSCTLS).await;
+            if let Ok(c) = &result {
+                compliance_cache::store(image_id, role, c);
+            }
+            result
         })
         .await
         .clone()
@@ -362,5 +370,70 @@ impl Runner {
                 .block_on(crate::docker::remove_own_objects(&shared.docker));
         }
         crate::cleanup::remove_own_temp_dirs();
+    }
+}
+
+/// Compliance depends only on the image, so the answer is kept across
+/// processes, keyed by image ID and role (each harness process would
+/// otherwise spend seconds re-checking every implementation).
+mod compliance_cache {
+    use std::path::PathBuf;
+
+    use crate::trial::Compliance;
+
+    fn path(image_id: &str, role: &str) -> PathBuf {
+        let id: String = image_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        std::env::temp_dir()
+            .join("interop-runner-cache")
+            .join(format!("compliance-{role}-{id}"))
+    }
+
+    pub fn load(image_id: &str, role: &str) -> Option<Compliance> {
+        let text = std::fs::read_to_string(path(image_id, role)).ok()?;
+        match text.split_once('\n') {
+            Some(("compliant", _)) => Some(Compliance::Compliant),
+            Some(("not-compliant", why)) => Some(Compliance::NotCompliant(why.trim().to_string())),
+            _ => None,
+        }
+    }
+
+    pub fn store(image_id: &str, role: &str, c: &Compliance) {
+        let p = path(image_id, role);
+        let text = match c {
+            Compliance::Compliant => "compliant\n".to_string(),
+            Compliance::NotCompliant(why) => format!("not-compliant\n{why}\n"),
+        };
+        // Written whole then renamed, so a concurrent reader never sees half.
+        let tmp = p.with_extension(format!("tmp{}", std::process::id()));
+        let ok = p
+            .parent()
+            .is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+            && std::fs::write(&tmp, text).is_ok();
+        if ok {
+            let _ = std::fs::rename(&tmp, &p);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn answers_survive_and_are_keyed_by_image_and_role() {
+            let id = format!("sha256:test{}", std::process::id());
+            assert_eq!(load(&id, "server"), None);
+            store(&id, "server", &Compliance::NotCompliant("exited 0".into()));
+            store(&id, "client", &Compliance::Compliant);
+            assert_eq!(
+                load(&id, "server"),
+                Some(Compliance::NotCompliant("exited 0".into()))
+            );
+            assert_eq!(load(&id, "client"), Some(Compliance::Compliant));
+            let _ = std::fs::remove_file(path(&id, "server"));
+            let _ = std::fs::remove_file(path(&id, "client"));
+        }
     }
 }
