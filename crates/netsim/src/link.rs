@@ -80,9 +80,16 @@ impl<T: WireSize> Link<T> {
 
     /// Takes the next packet that has reached the far end by `now`.
     pub fn pop_arrived(&mut self, now: u64) -> Option<T> {
+        self.pop_arrived_by(now, now)
+    }
+
+    /// Like `pop_arrived` at `now`, but also takes a packet on the wire that
+    /// will arrive by `horizon` (so that close arrivals share one wake-up);
+    /// the serialiser's state still advances only to `now`.
+    pub fn pop_arrived_by(&mut self, now: u64, horizon: u64) -> Option<T> {
         self.advance(now);
         match self.propagating.front() {
-            Some((arrival, _)) if *arrival <= now => {
+            Some((arrival, _)) if *arrival <= horizon.max(now) => {
                 self.propagating.pop_front().map(|(_, item)| item)
             }
             _ => None,
@@ -160,6 +167,21 @@ mod tests {
         l.enqueue(100 * MS, vec![1; 1250]).unwrap();
         assert_eq!(l.pop_arrived(100 * MS).map(|p| p[0]), Some(0));
         assert_eq!(l.next_arrival(), Some(116 * MS));
+    }
+
+    #[test]
+    fn early_pop_takes_only_packets_already_on_the_wire() {
+        let mut l: Link<Vec<u8>> = link();
+        l.enqueue(0, vec![0; 1250]).unwrap();
+        l.enqueue(0, vec![1; 1250]).unwrap();
+        // At 15.99 ms both are on the wire, arriving at 16 and 17 ms: a
+        // horizon of 16.01 ms takes the first only.
+        assert_eq!(
+            l.pop_arrived_by(15_990_000, 16_010_000).map(|p| p[0]),
+            Some(0)
+        );
+        assert!(l.pop_arrived_by(15_990_000, 16_010_000).is_none());
+        assert_eq!(l.pop_arrived(17 * MS).map(|p| p[0]), Some(1));
     }
 
     #[test]

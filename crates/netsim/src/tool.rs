@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 /// Sequence number, send time, and the sequence number again (to detect damage
 /// to the header itself).
 const HEADER: usize = 24;
-const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS | trace-delay LEFT.pcap RIGHT.pcap";
+const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE [GSO_SEGMENTS] | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS | trace-delay LEFT.pcap RIGHT.pcap";
 
 /// Runs one probe command (`args` excludes `interop-sim probe`); returns the exit code.
 pub fn main_with_args(args: &[String]) -> i32 {
@@ -33,8 +33,15 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         ["echo", bind] => echo(bind),
         ["ping", target, count, interval] => ping(target, num(count)?, num(interval)?),
         ["flood", target, rate, seconds, size] => {
-            flood(target, num(rate)?, num(seconds)?, num(size)? as usize)
+            flood(target, num(rate)?, num(seconds)?, num(size)? as usize, 1)
         }
+        ["flood", target, rate, seconds, size, gso] => flood(
+            target,
+            num(rate)?,
+            num(seconds)?,
+            num(size)? as usize,
+            num(gso)?.clamp(1, 40) as usize,
+        ),
         ["sink", bind, idle] => sink(bind, num(idle)?),
         ["tcp-sink", bind] => tcp_sink(bind),
         ["tcp-send", target, seconds] => tcp_send(target, num(seconds)?),
@@ -181,17 +188,30 @@ fn collect_echoes(
 }
 
 /// Sends SIZE-byte datagrams at RATE bits/s for SECONDS, paced.
-fn flood(target: &str, rate_bps: u64, seconds: u64, size: usize) -> Result<(), String> {
+/// With `segments` > 1 each send is one UDP GSO super-datagram of that many
+/// datagrams (as QUIC stacks such as quinn send), which the kernel hands
+/// over unsplit when the interface keeps segmentation offload on.
+fn flood(
+    target: &str,
+    rate_bps: u64,
+    seconds: u64,
+    size: usize,
+    segments: usize,
+) -> Result<(), String> {
     let target: SocketAddr = addr(target)?;
     let socket: UdpSocket = udp(any_for(target))?;
-    let mut packet: Vec<u8> = (0..size.max(HEADER)).map(|i| i as u8).collect();
-    let gap_ns: u64 = (packet.len() as u64 + 28) * 8 * 1_000_000_000 / rate_bps.max(1);
+    let size: usize = size.max(HEADER);
+    if segments > 1 {
+        enable_udp_gso(&socket, size)?;
+    }
+    let mut packet: Vec<u8> = (0..size * segments).map(|i| (i % size) as u8).collect();
+    let gap_ns: u64 = (size as u64 + 28) * 8 * 1_000_000_000 / rate_bps.max(1) * segments as u64;
     let start: u64 = mono_nanos();
     let end: u64 = start + seconds * 1_000_000_000;
     let mut seq: u64 = 0;
     let mut errors: u64 = 0;
     loop {
-        let due: u64 = start + seq * gap_ns;
+        let due: u64 = start + seq / segments as u64 * gap_ns;
         if due >= end {
             break;
         }
@@ -200,16 +220,40 @@ fn flood(target: &str, rate_bps: u64, seconds: u64, size: usize) -> Result<(), S
             std::thread::sleep(Duration::from_nanos(due - now - 50_000));
         }
         while mono_nanos() < due {}
-        stamp(&mut packet, seq);
+        for (i, datagram) in packet.chunks_mut(size).enumerate() {
+            stamp(datagram, seq + i as u64);
+        }
         if socket.send_to(&packet, target).is_err() {
             errors += 1;
         }
-        seq += 1;
+        seq += segments as u64;
     }
     println!(
         "sent={seq} send_errors={errors} bytes={}",
-        seq * packet.len() as u64
+        seq * size as u64
     );
+    Ok(())
+}
+
+fn enable_udp_gso(socket: &UdpSocket, size: usize) -> Result<(), String> {
+    const UDP_SEGMENT: libc::c_int = 103;
+    let value: libc::c_int = size as libc::c_int;
+    // SAFETY: value lives across the call and its length is passed.
+    let rc: libc::c_int = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(socket),
+            libc::SOL_UDP,
+            UDP_SEGMENT,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(format!(
+            "cannot enable UDP GSO: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
     Ok(())
 }
 
