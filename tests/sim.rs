@@ -799,3 +799,45 @@ async fn tcp_cross_traffic_competes_for_the_link() {
         "a TCP packet of the internal flow leaked into the client-side trace"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_gso_super_datagrams_are_split_and_delivered() {
+    let mut bed: Testbed = Testbed::new("gso", 218, 219).await;
+    let server: String = bed.endpoint("server", SINK).await;
+    bed.start(&server).await;
+    let sim: String = bed.sim(&format!("simple-p2p {LINK}"), &[], true).await;
+    bed.start(&sim).await;
+    bed.wait_link_up(&sim).await;
+    // The client keeps Docker's default offloads, so each send of 10 × 1200
+    // bytes reaches the simulator as one 12 kB frame (as quinn's do).
+    let flood: String = bed
+        .run_client(&format!(
+            "exec interop-sim probe flood {}:5000 5000000 1 1200 10",
+            bed.server_v4()
+        ))
+        .await;
+    assert_eq!(bed.wait(&server, Duration::from_secs(30)).await, 0);
+    let sink: String = bed.logs(&server).await;
+    let sim_out: String = bed.stop_sim(&sim).await;
+    assert_eq!(number(&sink, "received"), number(&flood, "sent"), "{sink}");
+    assert_eq!(number(&sink, "damaged"), 0, "{sink}");
+    let split: u64 = sim_out
+        .lines()
+        .find(|line| line.starts_with("to server:"))
+        .and_then(|line| {
+            line.split(", ")
+                .find(|part| part.ends_with("offload packets split"))
+        })
+        .and_then(|part| part.split_whitespace().next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no offload counter in: {sim_out}"));
+    assert!(
+        split > 0,
+        "no super-datagram reached the simulator: {sim_out}"
+    );
+    // Each super-datagram is one record of the client-side trace and ten of the server side's.
+    let left: usize = udp_payloads(&bed.trace("left"), 5000).len();
+    let right: usize = udp_payloads(&bed.trace("right"), 5000).len();
+    assert_eq!(right as u64, number(&flood, "sent"));
+    assert!(left < right, "left {left}, right {right}");
+}
