@@ -545,3 +545,28 @@ fn multiconnect_counts_one_handshake_per_file() {
         "expected 50 handshakes, saw 2",
     );
 }
+
+#[test]
+fn probe_answers_are_not_server_traffic() {
+    // A VN to the simulator's probe (which the capture may hold) must not
+    // count as the server's IPv4 traffic.
+    let mut vn = packet(
+        9,
+        SERVER,
+        "10.0.1.2:35884",
+        PacketType::VersionNegotiation,
+        27,
+    );
+    vn.dcid = ConnectionId::new(&[]).unwrap_or_default();
+    let mut t = trace(vec![vn]);
+    traces::drop_probe_traffic(&mut t, "x");
+    assert!(t.packets.is_empty());
+    assert_eq!(t.warnings.len(), 1);
+    let mut answer = packet(9, SERVER, CLIENT, PacketType::VersionNegotiation, 27);
+    let mut initial = packet(8, CLIENT, SERVER, PacketType::Initial, 1200);
+    initial.scid = Some(answer.dcid);
+    answer.scid = None;
+    let mut t = trace(vec![initial, answer]);
+    traces::drop_probe_traffic(&mut t, "x");
+    assert_eq!(t.packets.len(), 2);
+}

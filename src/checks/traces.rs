@@ -128,8 +128,39 @@ impl<'a> Traces<'a> {
                 .map(|ip| SocketAddr::new(*ip, 0))
                 .collect(),
         };
-        analyze(&bytes, keylog, &options)
-            .map_err(|e| format!("cannot analyse the packet trace {}: {e}", path.display()))
+        let mut trace = analyze(&bytes, keylog, &options)
+            .map_err(|e| format!("cannot analyse the packet trace {}: {e}", path.display()))?;
+        drop_probe_traffic(&mut trace, relative);
+        Ok(trace)
+    }
+}
+
+/// The version of the simulator's WAITFORSERVER probe, "WAIT".
+const PROBE_VERSION: u32 = 0x5741_4954;
+
+/// Removes the simulator's WAITFORSERVER probes and the Version Negotiation
+/// packets answering them: the reference's capture never holds them (its
+/// probes do not cross the simulated link), and a VN that answers no client
+/// Initial of the trace cannot belong to the test.
+pub(super) fn drop_probe_traffic(trace: &mut Trace, name: &str) {
+    let client_scids: std::collections::BTreeSet<quic_trace::ConnectionId> = trace
+        .packets
+        .iter()
+        .filter(|p| p.packet_type == quic_trace::PacketType::Initial)
+        .filter_map(|p| p.scid)
+        .collect();
+    let before = trace.packets.len();
+    trace.packets.retain(|p| {
+        let probe = p.version == PROBE_VERSION;
+        let probe_answer = p.packet_type == quic_trace::PacketType::VersionNegotiation
+            && !client_scids.contains(&p.dcid);
+        !(probe || probe_answer)
+    });
+    let dropped = before - trace.packets.len();
+    if dropped > 0 {
+        trace.warnings.push(format!(
+            "{dropped} packets of the simulator's WAITFORSERVER probe (or Version Negotiation answering no Initial of {name}) were left out"
+        ));
     }
 }
 
