@@ -27,6 +27,15 @@ struct Shared {
 
 type Cached<T> = Arc<OnceCell<Result<T, String>>>;
 
+/// The once-computed slot for `key`; concurrent trials wait on one answer.
+fn cache_cell<K: std::hash::Hash + Eq, T>(
+    map: &Mutex<HashMap<K, Cached<T>>>,
+    key: K,
+) -> Result<Cached<T>, String> {
+    let mut m = map.lock().map_err(|e| e.to_string())?;
+    Ok(m.entry(key).or_default().clone())
+}
+
 /// A resolved implementation image.
 #[derive(Debug, Clone)]
 struct ImplImage {
@@ -164,14 +173,7 @@ impl Runner {
     }
 
     async fn impl_image(&self, docker: &Docker, imp: &Implementation) -> Result<ImplImage, String> {
-        let key = format!("{}={}", imp.name, imp.image);
-        let cell = self
-            .impl_images
-            .lock()
-            .map_err(|e| e.to_string())?
-            .entry(key)
-            .or_default()
-            .clone();
+        let cell = cache_cell(&self.impl_images, format!("{}={}", imp.name, imp.image))?;
         cell.get_or_init(|| async {
             let mut progress = |line: &str| eprintln!("{}: {line}", imp.name);
             let r = images::resolve_implementation_image(
@@ -203,14 +205,7 @@ impl Runner {
         role: &str,
         image_id: &str,
     ) -> Result<trial::Compliance, String> {
-        let key = (image_id.to_string(), role.to_string());
-        let cell = self
-            .compliance
-            .lock()
-            .map_err(|e| e.to_string())?
-            .entry(key)
-            .or_default()
-            .clone();
+        let cell = cache_cell(&self.compliance, (image_id.to_string(), role.to_string()))?;
         cell.get_or_init(|| async {
             if let Some(known) = compliance_cache::load(image_id, role) {
                 return Ok(known);
