@@ -548,8 +548,11 @@ fn multiconnect_counts_one_handshake_per_file() {
 
 #[test]
 fn probe_answers_are_not_server_traffic() {
-    // A VN to the simulator's probe (which the capture may hold) must not
-    // count as the server's IPv4 traffic.
+    // quic-go clients use zero-length SCIDs, like the VN to the probe's DCID.
+    let empty = ConnectionId::new(&[]).unwrap_or_default();
+    let mut initial = packet(8, CLIENT, SERVER, PacketType::Initial, 1200);
+    initial.scid = Some(empty);
+    initial.dcid = ConnectionId::new(&[5; 8]).unwrap();
     let mut vn = packet(
         9,
         SERVER,
@@ -557,15 +560,15 @@ fn probe_answers_are_not_server_traffic() {
         PacketType::VersionNegotiation,
         27,
     );
-    vn.dcid = ConnectionId::new(&[]).unwrap_or_default();
-    let mut t = trace(vec![vn]);
+    vn.dcid = empty;
+    vn.scid = Some(ConnectionId::new(&[6; 8]).unwrap());
+    let mut t = trace(vec![initial.clone(), vn]);
     traces::drop_probe_traffic(&mut t, "x");
-    assert!(t.packets.is_empty());
+    assert_eq!(t.packets.len(), 1);
     assert_eq!(t.warnings.len(), 1);
     let mut answer = packet(9, SERVER, CLIENT, PacketType::VersionNegotiation, 27);
-    let mut initial = packet(8, CLIENT, SERVER, PacketType::Initial, 1200);
-    initial.scid = Some(answer.dcid);
-    answer.scid = None;
+    answer.dcid = empty;
+    answer.scid = Some(initial.dcid);
     let mut t = trace(vec![initial, answer]);
     traces::drop_probe_traffic(&mut t, "x");
     assert_eq!(t.packets.len(), 2);

@@ -143,17 +143,21 @@ const PROBE_VERSION: u32 = 0x5741_4954;
 /// probes do not cross the simulated link), and a VN that answers no client
 /// Initial of the trace cannot belong to the test.
 pub(super) fn drop_probe_traffic(trace: &mut Trace, name: &str) {
-    let client_scids: std::collections::BTreeSet<quic_trace::ConnectionId> = trace
-        .packets
-        .iter()
-        .filter(|p| p.packet_type == quic_trace::PacketType::Initial)
-        .filter_map(|p| p.scid)
-        .collect();
+    // A VN answers an Initial by swapping its connection IDs (RFC 9000 §17.2.1).
+    let initials: std::collections::BTreeSet<(quic_trace::ConnectionId, quic_trace::ConnectionId)> =
+        trace
+            .packets
+            .iter()
+            .filter(|p| p.packet_type == quic_trace::PacketType::Initial)
+            .filter_map(|p| Some((p.scid?, p.dcid)))
+            .collect();
     let before = trace.packets.len();
     trace.packets.retain(|p| {
         let probe = p.version == PROBE_VERSION;
         let probe_answer = p.packet_type == quic_trace::PacketType::VersionNegotiation
-            && !client_scids.contains(&p.dcid);
+            && !p
+                .scid
+                .is_some_and(|scid| initials.contains(&(p.dcid, scid)));
         !(probe || probe_answer)
     });
     let dropped = before - trace.packets.len();
