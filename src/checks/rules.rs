@@ -36,18 +36,16 @@ fn files(e: &Evidence) -> RuleResult {
     e.files.clone().map_err(Stop::Failed)
 }
 
-/// "N handshakes; version and files".
+/// "N handshakes; version and files" (files checked up front).
 fn basics(t: &Traces, e: &Evidence, handshakes: usize) -> RuleResult {
     let server = t.server()?;
     expect_handshakes(&server, handshakes)?;
-    expect_version_1(&server)?;
-    files(e)
+    expect_version_1(&server)
 }
 
 fn handshake_test(t: &Traces, e: &Evidence) -> RuleResult {
     let server = t.server()?;
     expect_version_1(&server)?;
-    files(e)?;
     let n = retries(&t.client()?);
     ensure(n == 0, || format!("expected no Retry, the server sent {n}"))?;
     expect_handshakes(&server, 1)
@@ -64,6 +62,9 @@ pub fn decide(test: &TestCase, e: &Evidence, t: &Traces) -> Result<Option<f64>, 
     if needs_keys(test.check) {
         t.require_keys()?;
     }
+    // Every rule includes the files check; a wrong download is the clearest
+    // reason to give, so it goes first (the outcome is the same in any order).
+    files(e)?;
     match test.check {
         Handshake => handshake_test(t, e)?,
         Transfer | Http3 | Blackhole | TransferUnderLoss => basics(t, e, 1)?,
@@ -114,7 +115,6 @@ pub fn decide(test: &TestCase, e: &Evidence, t: &Traces) -> Result<Option<f64>, 
         }
         V2 => {
             tr::expect_v2(&t.client()?, &t.server()?)?;
-            files(e)?;
         }
         RebindPort => rebind_port(t, e)?,
         RebindAddr => {
@@ -132,7 +132,6 @@ pub fn decide(test: &TestCase, e: &Evidence, t: &Traces) -> Result<Option<f64>, 
         }
         WtHandshake | WtTransfer(..) => {
             expect_handshakes(&t.server()?, 1)?;
-            files(e)?;
         }
     }
     Ok(None)
