@@ -37,13 +37,13 @@ fn files(e: &Evidence) -> RuleResult {
 }
 
 /// "N handshakes; version and files" (files checked up front).
-fn basics(t: &Traces, e: &Evidence, handshakes: usize) -> RuleResult {
+fn basics(t: &Traces, handshakes: usize) -> RuleResult {
     let server = t.server()?;
     expect_handshakes(&server, handshakes)?;
     expect_version_1(&server)
 }
 
-fn handshake_test(t: &Traces, e: &Evidence) -> RuleResult {
+fn handshake_test(t: &Traces) -> RuleResult {
     let server = t.server()?;
     expect_version_1(&server)?;
     let n = retries(&t.client()?);
@@ -51,8 +51,8 @@ fn handshake_test(t: &Traces, e: &Evidence) -> RuleResult {
     expect_handshakes(&server, 1)
 }
 
-fn rebind_port(t: &Traces, e: &Evidence) -> RuleResult {
-    basics(t, e, 1)?;
+fn rebind_port(t: &Traces) -> RuleResult {
+    basics(t, 1)?;
     paths::expect_path_validation(&t.client()?, &t.server()?)
 }
 
@@ -66,68 +66,68 @@ pub fn decide(test: &TestCase, e: &Evidence, t: &Traces) -> Result<Option<f64>, 
     // reason to give, so it goes first (the outcome is the same in any order).
     files(e)?;
     match test.check {
-        Handshake => handshake_test(t, e)?,
-        Transfer | Http3 | Blackhole | TransferUnderLoss => basics(t, e, 1)?,
+        Handshake => handshake_test(t)?,
+        Transfer | Http3 | Blackhole | TransferUnderLoss => basics(t, 1)?,
         LongRtt => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             hs::expect_client_hellos(&t.client()?, 2)?;
         }
         ChaCha20 => {
             expect_handshakes(&t.server()?, 1)?;
             hs::expect_only_chacha20(&t.client()?)?;
-            basics(t, e, 1)?;
+            basics(t, 1)?;
         }
         Multiplexing => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             hs::expect_stream_limit(&t.client()?, MAX_STREAMS_BIDI)?;
         }
         Retry => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             hs::expect_retry_used(&t.client()?)?;
         }
         Resumption => {
             expect_handshakes(&t.server()?, 2)?;
             hs::expect_resumed_without_certificate(&t.client()?)?;
-            basics(t, e, 2)?;
+            basics(t, 2)?;
         }
         ZeroRtt => {
-            basics(t, e, 2)?;
+            basics(t, 2)?;
             hs::expect_zero_rtt(&t.client()?, ZERO_RTT_MAX_1RTT)?;
         }
         KeyUpdate => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             tr::expect_key_update(&t.client()?, &t.server()?)?;
         }
         Ecn => {
-            handshake_test(t, e)?;
+            handshake_test(t)?;
             tr::expect_ecn(&t.client()?, &t.server()?)?;
         }
         AmplificationLimit => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             let server = t.server()?;
             tr::expect_large_server_flight(&server)?;
             tr::expect_amplification_limit(&server)?;
         }
-        MultiConnect => basics(t, e, e.file_count)?,
+        MultiConnect => basics(t, e.file_count)?,
         Ipv6 => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             tr::expect_no_ipv4_from_server(&t.server()?)?;
         }
         V2 => {
             tr::expect_v2(&t.client()?, &t.server()?)?;
         }
-        RebindPort => rebind_port(t, e)?,
+        RebindPort => rebind_port(t)?,
         RebindAddr => {
             paths::expect_several_client_addresses(&t.server()?)?;
-            rebind_port(t, e)?;
+            rebind_port(t)?;
         }
         ConnectionMigration => {
-            rebind_port(t, e)?;
+            rebind_port(t)?;
             paths::expect_new_dcid_on_migration(&t.client()?)?;
         }
         VersionNegotiation => version_negotiation(t)?,
         Goodput => {
-            basics(t, e, 1)?;
+            basics(t, 1)?;
             return goodput_kbps(&t.client()?, e.file_bytes).map(Some);
         }
         WtHandshake | WtTransfer(..) => {
