@@ -609,7 +609,12 @@ async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
     let sn = res.nets.as_ref().map(|n| n.subnets);
     let addrs = |pick: fn(&net::Subnets) -> u8| -> Vec<std::net::IpAddr> {
         sn.iter()
-            .flat_map(|s| [net::Subnets::v4(pick(s), 100), net::Subnets::v6(pick(s), 100)])
+            .flat_map(|s| {
+                [
+                    net::Subnets::v4(pick(s), 100),
+                    net::Subnets::v6(pick(s), 100),
+                ]
+            })
             .filter_map(|a| a.parse().ok())
             .collect()
     };
