@@ -495,7 +495,6 @@ async fn a_bad_scenario_stops_the_simulator_with_a_clear_message() {
 async fn simple_p2p_forwards_ipv4_and_ipv6_after_waiting_for_the_server() {
     let mut bed: Testbed = Testbed::new("p2p", 200, 201).await;
     let server: String = bed.endpoint("server", ECHO).await;
-    bed.start(&server).await;
     let sim: String = bed
         .sim(
             &format!("simple-p2p {LINK}"),
@@ -503,7 +502,11 @@ async fn simple_p2p_forwards_ipv4_and_ipv6_after_waiting_for_the_server() {
             true,
         )
         .await;
+    // The server comes up late, so several probes are outstanding (some
+    // queued behind neighbour resolution) when the first answer arrives.
     bed.start(&sim).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    bed.start(&server).await;
     bed.wait_link_up(&sim).await;
     let v4: String = bed
         .run_client(&format!(
@@ -522,23 +525,29 @@ async fn simple_p2p_forwards_ipv4_and_ipv6_after_waiting_for_the_server() {
     );
     assert_eq!(number(&v4, "received"), 20, "{v4}");
     assert_eq!(number(&v6, "received"), 20, "{v6}");
-    // Both traces hold both directions of both families; the probe traffic
-    // of WAITFORSERVER is not in them.
+    // Both traces hold both directions of both families, and nothing of the
+    // WAITFORSERVER conversation (probes or Version Negotiation answers).
     for side in ["left", "right"] {
         let frames: Vec<Vec<u8>> = bed.trace(side);
-        assert_eq!(
-            udp_payloads(&frames, 4000).len(),
-            40,
-            "{side} trace, IPv4 echo"
-        );
+        let v4_echo: Vec<(u16, u16, Vec<u8>)> = udp_payloads(&frames, 4000);
+        assert_eq!(v4_echo.len(), 40, "{side} trace, IPv4 echo");
         assert_eq!(
             udp_payloads(&frames, 4006).len(),
             40,
             "{side} trace, IPv6 echo"
         );
-        assert!(udp_payloads(&frames, 4000)
-            .iter()
-            .all(|(_, _, p)| p.get(1..5) != Some(b"WAIT")));
+        for (_, _, payload) in &v4_echo {
+            assert_ne!(
+                payload.get(1..5),
+                Some(&b"WAIT"[..]),
+                "a probe is in the {side} trace"
+            );
+            assert_ne!(
+                payload.get(..5),
+                Some(&[0x80, 0, 0, 0, 0][..]),
+                "a VN answer is in the {side} trace"
+            );
+        }
     }
 }
 

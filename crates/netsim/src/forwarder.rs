@@ -79,6 +79,8 @@ pub struct Forwarder {
     batch: Option<RecvBatch>,
     log: Vec<String>,
     blackhole_state: [Option<bool>; 2],
+    /// UDP port of the WAITFORSERVER probe socket: its late traffic stays out of the traces.
+    probe_port: Option<u16>,
     next_flush_ns: u64,
 }
 
@@ -109,7 +111,32 @@ impl Forwarder {
             batch: Some(RecvBatch::new(BATCH_SLOTS)),
             log: Vec::new(),
             blackhole_state: [None, None],
+            probe_port: None,
             next_flush_ns: start_ns + FLUSH_EVERY_NS,
+        }
+    }
+
+    /// Leaves the simulator's own traffic on `port` (UDP) out of the traces.
+    pub fn hide_probe_port(&mut self, port: Option<u16>) {
+        self.probe_port = port;
+    }
+
+    /// True for a frame of the WAITFORSERVER probe's conversation.
+    fn is_probe_traffic(&self, frame: &[u8]) -> bool {
+        let Some(port) = self.probe_port else {
+            return false;
+        };
+        let Some(ip) = frame.get(14..) else {
+            return false;
+        };
+        let Ok(info) = parse_ip(ip) else { return false };
+        if info.protocol != crate::packet::PROTO_UDP {
+            return false;
+        }
+        let ours = |addr: IpAddr, p: u16| p == port && self.own_addrs.contains(&addr);
+        match crate::packet::ports(ip, &info) {
+            Some((sport, dport)) => ours(info.src, sport) || ours(info.dst, dport),
+            None => false,
         }
     }
 
@@ -224,6 +251,9 @@ impl Forwarder {
                 .map_err(|e| format!("capturing on {} failed: {e}", self.sides[side].iface.name))?;
             for i in 0..count {
                 let (meta, frame) = batch.frame(i);
+                if self.is_probe_traffic(frame) {
+                    continue;
+                }
                 self.sides[side]
                     .trace
                     .record(meta.unix_nanos, frame)

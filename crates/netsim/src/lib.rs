@@ -91,11 +91,17 @@ fn run(config: &Config) -> Result<(), String> {
         .seed
         .map(Rng::from_seed)
         .unwrap_or_else(Rng::from_entropy);
+    let mut probe_socket: Option<std::net::UdpSocket> = None;
     if let Some(target) = &config.wait_for_server {
         println!("waiting up to {} s for {target}", SERVER_WAIT.as_secs());
-        let took: Duration = waitserver::wait_for_server(target, SERVER_WAIT, &mut rng)?;
+        let (took, socket) = waitserver::wait_for_server(target, SERVER_WAIT, &mut rng)?;
         println!("{target} is available after {:.3} s", took.as_secs_f64());
+        probe_socket = Some(socket);
     }
+    let probe_port: Option<u16> = probe_socket
+        .as_ref()
+        .and_then(|s| s.local_addr().ok())
+        .map(|a| a.port());
     set_timer_slack();
     if std::env::var("SIM_REALTIME")
         .map(|v| v != "0")
@@ -133,7 +139,9 @@ fn run(config: &Config) -> Result<(), String> {
     let mut forwarder: Forwarder = Forwarder::new(io_sides, links, impairments, cross_flow);
     let listener: TcpListener = open_ready_listener(config.ready_port)?;
     println!("link up; listening on TCP port {}", config.ready_port);
+    forwarder.hide_probe_port(probe_port);
     let signal: i32 = forwarder.run(&signals, &listener)?;
+    drop(probe_socket);
     println!("stopped by signal {signal}");
     Ok(())
 }

@@ -24,7 +24,15 @@ pub fn probe_packet(rng: &mut Rng) -> Vec<u8> {
 
 /// Sends probes to `target` (`host:port`) every 0.5 s until a Version
 /// Negotiation packet comes back or `timeout` passes.
-pub fn wait_for_server(target: &str, timeout: Duration, rng: &mut Rng) -> Result<Duration, String> {
+/// Returns the time it took and the probe socket, which the caller keeps open:
+/// answers to earlier probes may still arrive (probes queued behind neighbour
+/// resolution go out together), and an open socket takes them silently instead
+/// of the kernel answering with ICMP; its port tells the traces what to leave out.
+pub fn wait_for_server(
+    target: &str,
+    timeout: Duration,
+    rng: &mut Rng,
+) -> Result<(Duration, UdpSocket), String> {
     let addr: SocketAddr = resolve(target)?;
     let bind: SocketAddr = match addr.ip() {
         IpAddr::V4(_) => "0.0.0.0:0"
@@ -48,7 +56,9 @@ pub fn wait_for_server(target: &str, timeout: Duration, rng: &mut Rng) -> Result
         {
             let _ = socket.set_read_timeout(Some(left));
             match socket.recv_from(&mut buf) {
-                Ok((n, from)) if from == addr && is_vn(&buf[..n]) => return Ok(start.elapsed()),
+                Ok((n, from)) if from == addr && is_vn(&buf[..n]) => {
+                    return Ok((start.elapsed(), socket))
+                }
                 _ => {}
             }
         }
