@@ -119,7 +119,9 @@ impl TrialSetup {
             ],
             ro_binds: Vec::new(),
             volumes: vec![s("/logs")],
-            cap_add: vec![s("NET_ADMIN"), s("NET_RAW")],
+            // SYS_NICE lets the simulator run at real-time priority and
+            // keep delays exact on a busy host; endpoints never see it.
+            cap_add: vec![s("NET_ADMIN"), s("NET_RAW"), s("SYS_NICE")],
             memlock: None,
             sysctls: sysctls.iter().map(|(k, v)| (s(k), s(v))).collect(),
             extra_hosts: vec![(s("server"), self.server_v4())],
@@ -445,7 +447,7 @@ mod tests {
         assert_eq!(sim.networks[0].ipv6, "fd00:cafe:cafe:0::2");
         assert_eq!(sim.networks[1].ipv4, "193.167.100.2");
         assert_eq!(sim.extra_hosts, vec![(s("server"), s("193.167.100.100"))]);
-        assert_eq!(sim.cap_add, vec!["NET_ADMIN", "NET_RAW"]);
+        assert_eq!(sim.cap_add, vec!["NET_ADMIN", "NET_RAW", "SYS_NICE"]);
         let server = t.server("img");
         assert_eq!(
             (server.hostname.as_str(), server.networks[0].ipv4.as_str()),
