@@ -234,11 +234,17 @@ fn ctrl_c_in_the_middle_leaves_nothing() {
                 .count()
         })
     };
+    // On a fresh machine the run first waits for the images (built by the
+    // other test at the same time), which can take many minutes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(1500);
     let mut seen = 0;
-    for _ in 0..600 {
+    while std::time::Instant::now() < deadline {
         seen = count(pid);
         if seen >= 3 {
             break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before its trial's containers were seen");
         }
         std::thread::sleep(Duration::from_millis(200));
     }
