@@ -2,7 +2,6 @@
 //! subcommands for images, rebuilding reports, merging shards and reading
 //! traces.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -207,17 +206,10 @@ fn run(a: &RunArgs) -> Result<i32, String> {
     for n in notes {
         println!("{n}");
     }
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for r in &results {
-        print!(
-            "{}",
-            if a.markdown {
-                report::render_markdown(r)
-            } else {
-                report::render_terminal(r, colour)
-            }
-        );
-    }
+    print!(
+        "{}",
+        report::render_all(&results, a.markdown, report::colour_for_stdout())
+    );
     if let Some(path) = &a.json {
         write_json(&results, path)?;
     }
@@ -360,20 +352,10 @@ fn rebuild(
         ));
     }
     let results = report::results_from_records(&records, &log_dir.display().to_string());
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    for r in &results {
-        if results.len() > 1 {
-            println!("{}:", r.protocol);
-        }
-        print!(
-            "{}",
-            if markdown {
-                report::render_markdown(r)
-            } else {
-                report::render_terminal(r, colour)
-            }
-        );
-    }
+    print!(
+        "{}",
+        report::render_all(&results, markdown, report::colour_for_stdout())
+    );
     if let Some(path) = json {
         write_json(&results, path)?;
     }

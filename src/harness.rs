@@ -2,7 +2,7 @@
 //! server × client × test, so cargo's filter, `--list`, `--test-threads`
 //! and `--format json` drive the runs. The matrix is printed afterwards.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
@@ -113,23 +113,13 @@ fn summarize(
 ) -> Result<(), String> {
     let log_dir = output.log_dir.display().to_string();
     let (results, notes) = results_of_run(plans, records, &log_dir, start);
-    let colour =
-        !to_stderr && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = !to_stderr && report::colour_for_stdout();
     let mut text = String::new();
     for note in notes {
         text.push_str(&note);
         text.push('\n');
     }
-    for r in &results {
-        if results.len() > 1 {
-            text.push_str(&format!("\n{}:\n", r.protocol));
-        }
-        text.push_str(&if output.markdown {
-            report::render_markdown(r)
-        } else {
-            report::render_terminal(r, colour)
-        });
-    }
+    text.push_str(&report::render_all(&results, output.markdown, colour));
     text.push_str(&format!("logs: {log_dir}\n"));
     if to_stderr {
         eprint!("{text}");

@@ -178,6 +178,29 @@ pub fn render_markdown(r: &Results) -> String {
     parts.join("\n")
 }
 
+/// Colour only for a terminal, and never with `NO_COLOR` set.
+pub fn colour_for_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The matrices of several results (one per protocol), each headed by its
+/// protocol when there is more than one.
+pub fn render_all(results: &[Results], markdown: bool, colour: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        if results.len() > 1 {
+            out.push_str(&format!("\n{}:\n", r.protocol));
+        }
+        out.push_str(&if markdown {
+            render_markdown(r)
+        } else {
+            render_terminal(r, colour)
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +257,17 @@ mod tests {
         assert!(text.contains("\x1b[90m?(H)\x1b[0m"));
         let widths: Vec<usize> = text.lines().take(6).map(width).collect();
         assert!(widths.iter().all(|w| *w == widths[0]), "{widths:?}");
+    }
+
+    #[test]
+    fn several_protocols_get_headings_one_does_not() {
+        let one = render_all(&[sample()], false, false);
+        assert_eq!(one, render_terminal(&sample(), false));
+        let mut wt = sample();
+        wt.protocol = crate::testcases::Protocol::WebTransport;
+        let two = render_all(&[sample(), wt], true, false);
+        assert!(two.starts_with("\nquic:\n|  | quic-go"), "{two}");
+        assert!(two.contains("\nwebtransport:\n"), "{two}");
     }
 
     #[test]

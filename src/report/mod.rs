@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::testcases::{Protocol, TestCase};
 
 pub use logdir::{collect_records, results_from_records};
-pub use matrix::{render_markdown, render_terminal};
+pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
 pub use result_json::{merge_result_files, ResultJson};
 
 /// Name, abbreviation and description of a column of results.
