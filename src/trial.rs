@@ -280,21 +280,27 @@ enum Ending {
     Timeout,
 }
 
-fn setup_for(ctx: &RunOnce<'_>, m: &Materials, nets: NetworkPair) -> TrialSetup {
+/// The containers' inputs for one run (a trial, or a compliance check).
+fn setup_for(
+    prefix: &str,
+    nets: NetworkPair,
+    m: &Materials,
+    scenario: &str,
+    (server_testcase, client_testcase): (&str, &str),
+    extra_env: &[(&str, &str)],
+) -> TrialSetup {
     TrialSetup {
-        prefix: ctx.prefix.clone(),
+        prefix: prefix.to_string(),
         nets,
-        labels: dk::labels(&[("trial", &ctx.prefix)]),
-        scenario: ctx.test.scenario.to_string(),
-        server_testcase: ctx.test.server_testcase.to_string(),
-        client_testcase: ctx.test.client_testcase.to_string(),
+        labels: dk::labels(&[("trial", prefix)]),
+        scenario: scenario.to_string(),
+        server_testcase: server_testcase.to_string(),
+        client_testcase: client_testcase.to_string(),
         server_requests: m.server_requests.clone(),
         client_requests: m.client_requests.clone(),
         server_protocols: m.server_protocols.clone(),
         client_protocols: m.client_protocols.clone(),
-        extra_env: ctx
-            .test
-            .extra_env
+        extra_env: extra_env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
@@ -347,7 +353,9 @@ async fn execute_inner(
         nets.subnets.left, nets.subnets.right
     ));
     res.nets = Some(nets.clone());
-    let setup = setup_for(ctx, m, nets);
+    let t = ctx.test;
+    let testcases = (t.server_testcase, t.client_testcase);
+    let setup = setup_for(&ctx.prefix, nets, m, t.scenario, testcases, t.extra_env);
     create(
         ctx,
         res,
@@ -396,23 +404,21 @@ async fn execute_inner(
             code.map_or("unknown".to_string(), |c| c.to_string())
         ));
     }
-    collect_logs(ctx, res).await;
+    let sim_last_line = collect_logs(ctx, res).await;
     let code = |r: &str| {
         codes
             .iter()
             .find(|(role, _)| role == r)
             .and_then(|(_, c)| *c)
     };
-    decide(
-        ctx,
-        m,
-        res,
+    let ended = Ended {
         ending,
-        code("server"),
-        code("client"),
-        code("sim"),
-    )
-    .await
+        server: code("server"),
+        client: code("client"),
+        sim: code("sim"),
+        sim_last_line,
+    };
+    decide(ctx, m, res, &ended).await
 }
 
 async fn wait_for_end(ctx: &RunOnce<'_>, res: &Resources) -> Ending {
@@ -453,10 +459,16 @@ async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(String, Option<i64
 const LOG_LIMIT: u64 = 2 << 30;
 const CONSOLE_LIMIT: usize = 256 * 1024;
 
-async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) {
+/// Copies every container's console and /logs; returns the simulator's
+/// last console line, which says why it stopped if it did.
+async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
+    let mut sim_last_line = String::new();
     for (role, id) in &res.containers {
         let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
         ctx.log.block(&format!("{role} console"), &console);
+        if role == "sim" {
+            sim_last_line = last_line(&console);
+        }
         if role.starts_with("iperf") {
             continue;
         }
@@ -478,19 +490,34 @@ async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) {
             Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
         }
     }
+    sim_last_line
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn decide(
-    ctx: &RunOnce<'_>,
-    m: &Materials,
-    res: &Resources,
+fn last_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How a run ended: what stopped it and every exit code.
+struct Ended {
     ending: Ending,
     server: Option<i64>,
     client: Option<i64>,
     sim: Option<i64>,
+    sim_last_line: String,
+}
+
+async fn decide(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &Resources,
+    e: &Ended,
 ) -> Result<Verdict, String> {
-    if ending == Ending::Timeout {
+    let (server, client) = (e.server, e.client);
+    if e.ending == Ending::Timeout {
         return Ok(Verdict::failed(format!(
             "the test did not finish within {} s",
             ctx.test.timeout.as_secs()
@@ -503,11 +530,15 @@ async fn decide(
             )));
         }
     }
-    if ending == Ending::Sim {
-        let why = sim_console_tail(ctx.log);
+    if e.ending == Ending::Sim {
+        let why = if e.sim_last_line.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", e.sim_last_line)
+        };
         return Ok(Verdict::failed(format!(
             "the simulator stopped (exit code {}) before the client finished{why}",
-            sim.map_or("unknown".to_string(), |c| c.to_string())
+            e.sim.map_or("unknown".to_string(), |c| c.to_string())
         )));
     }
     if client != Some(0) && server != Some(0) {
@@ -524,25 +555,6 @@ async fn decide(
         ctx.log.line(note);
     }
     Ok(verdict)
-}
-
-/// The simulator's last console line, which says why it stopped.
-fn sim_console_tail(log: &TrialLog) -> String {
-    let text = log.text();
-    let Some(start) = text.find("---- sim console ----") else {
-        return String::new();
-    };
-    let block = &text[start..];
-    let end = block
-        .find("---- end of sim console ----")
-        .unwrap_or(block.len());
-    block[..end]
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .last()
-        .map(|l| format!(": {}", l.trim()))
-        .unwrap_or_default()
 }
 
 async fn check_side(
@@ -659,13 +671,19 @@ pub async fn check_compliance(
     })
     .map_err(|e| e.to_string())?;
     chain.write_to(&certs).map_err(|e| e.to_string())?;
+    let m = Materials {
+        certs,
+        server_www: www.clone(),
+        client_www: www,
+        ..Default::default()
+    };
     let mut res = Resources::default();
     let result = AssertUnwindSafe(compliance_inner(
         docker,
         images,
         role,
         prefix,
-        (&certs, &www),
+        &m,
         sim_sysctls,
         &mut res,
     ))
@@ -676,35 +694,20 @@ pub async fn check_compliance(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn compliance_inner(
     docker: &Docker,
     images: &Images,
     role: &str,
     prefix: &str,
-    (certs, www): (&Path, &Path),
+    m: &Materials,
     sim_sysctls: &[(&str, &str)],
     res: &mut Resources,
 ) -> Result<Compliance, String> {
     let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
     res.nets = Some(nets.clone());
     let unknown = crate::files::slug(&mut rand::thread_rng());
-    let setup = TrialSetup {
-        prefix: prefix.to_string(),
-        nets,
-        labels: dk::labels(&[("trial", prefix)]),
-        scenario: DEFAULT_SCENARIO.to_string(),
-        server_testcase: unknown.clone(),
-        client_testcase: unknown,
-        server_requests: String::new(),
-        client_requests: String::new(),
-        server_protocols: String::new(),
-        client_protocols: String::new(),
-        extra_env: Vec::new(),
-        certs: certs.to_path_buf(),
-        server_www: www.to_path_buf(),
-        client_www: www.to_path_buf(),
-    };
+    let testcases = (unknown.as_str(), unknown.as_str());
+    let setup = setup_for(prefix, nets, m, DEFAULT_SCENARIO, testcases, &[]);
     let (spec, image) = if role == "server" {
         (setup.server(&images.server), &images.server)
     } else {
@@ -725,4 +728,16 @@ async fn compliance_inner(
         Ok(Err(e)) => return Err(e),
         Err(_) => Compliance::NotCompliant(format!("the {role} image {image} did not exit within 60 s for an unknown test case")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_line_skips_trailing_blank_lines() {
+        assert_eq!(
+            super::last_line("link up\n  bad flag --x  \n\n"),
+            "bad flag --x"
+        );
+        assert_eq!(super::last_line(""), "");
+    }
 }
