@@ -268,6 +268,17 @@ fn images() -> Result<i32, String> {
         for a in actions {
             println!("{a}");
         }
+        for suite in crate::images::Suite::ALL {
+            let actions = crate::images::ensure_endpoint_image(&docker, suite, &mut progress)
+                .await
+                .map_err(|e| e.to_string())?;
+            for a in actions
+                .iter()
+                .filter(|a| !matches!(a, crate::images::ImageAction::Present { .. }))
+            {
+                println!("{a}");
+            }
+        }
         let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut failed = 0;
         for p in [Protocol::Quic, Protocol::WebTransport] {

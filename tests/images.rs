@@ -431,7 +431,7 @@ async fn base_image_bootstraps_from_nothing() {
             log(m)
         }
     };
-    images::bootstrap_image(&docker, &tag, &mut progress)
+    images::bootstrap_image(&docker, images::Suite::Bookworm, &tag, &mut progress)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     log(&format!(

@@ -1,6 +1,7 @@
-//! The base image every other image is built FROM: `debian:bookworm` when a
-//! registry is reachable, otherwise a minimal Debian bootstrapped locally with
-//! debootstrap and imported through the Docker API.
+//! The base images every other image is built FROM, one per [`Suite`]:
+//! `debian:<codename>` when a registry is reachable, otherwise a minimal
+//! Debian bootstrapped locally with debootstrap and imported through the
+//! Docker API.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,51 +13,53 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 use super::docker::{self, PROJECT_LABEL};
+use super::suite::Suite;
 use super::{ImageAction, ImagesError};
 
+/// Bookworm's base image, which the runner's own images build on.
 pub const BASE_IMAGE: &str = "interop-runner/base:bookworm";
-const UPSTREAM_IMAGE: &str = "debian:bookworm";
-const SUITE: &str = "bookworm";
 const IMPORT_CHUNK: usize = 1 << 20;
 
-/// Makes sure the base image exists; returns what was done.
+/// Makes sure the base image of `suite` exists; returns what was done.
 pub async fn ensure_base(
     docker: &Docker,
+    suite: Suite,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageAction, ImagesError> {
-    if docker::image_id(docker, BASE_IMAGE).await?.is_some() {
+    let image = suite.base_image();
+    let upstream = suite.upstream_image();
+    if docker::image_id(docker, image).await?.is_some() {
         return Ok(ImageAction::Present {
-            image: BASE_IMAGE.to_string(),
+            image: image.to_string(),
         });
     }
-    progress(&format!(
-        "{BASE_IMAGE} is missing; trying to pull {UPSTREAM_IMAGE}"
-    ));
-    match docker::pull(docker, UPSTREAM_IMAGE, progress).await {
+    progress(&format!("{image} is missing; trying to pull {upstream}"));
+    match docker::pull(docker, upstream, progress).await {
         Ok(()) => {
-            docker::tag(docker, UPSTREAM_IMAGE, BASE_IMAGE).await?;
+            docker::tag(docker, upstream, image).await?;
             return Ok(ImageAction::Pulled {
-                image: BASE_IMAGE.to_string(),
-                from: UPSTREAM_IMAGE.to_string(),
+                image: image.to_string(),
+                from: upstream.to_string(),
             });
         }
         Err(why) => progress(&format!(
-            "cannot pull {UPSTREAM_IMAGE} ({why}); bootstrapping {BASE_IMAGE} with debootstrap instead"
+            "cannot pull {upstream} ({why}); bootstrapping {image} with debootstrap instead"
         )),
     }
     let started = Instant::now();
-    bootstrap_image(docker, BASE_IMAGE, progress).await?;
+    bootstrap_image(docker, suite, image, progress).await?;
     Ok(ImageAction::Bootstrapped {
-        image: BASE_IMAGE.to_string(),
+        image: image.to_string(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Creates `image` from nothing: `debootstrap --variant=minbase bookworm`
+/// Creates `image` from nothing: `debootstrap --variant=minbase <suite>`
 /// into a temporary directory, then an import of that tree through the
 /// Docker API. Installs debootstrap first on a Debian-like host without it.
 pub async fn bootstrap_image(
     docker: &Docker,
+    suite: Suite,
     image: &str,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(), ImagesError> {
@@ -64,7 +67,8 @@ pub async fn bootstrap_image(
     let is_root: bool = unsafe { libc::geteuid() } == 0;
     if !is_root {
         return Err(ImagesError::Bootstrap(format!(
-            "debootstrap must run as root, so run this once as root (or load a {UPSTREAM_IMAGE} image and tag it {BASE_IMAGE})"
+            "debootstrap must run as root, so run this once as root (or load a {} image and tag it {image})",
+            suite.upstream_image()
         )));
     }
     let debootstrap = match find_in_path("debootstrap") {
@@ -82,11 +86,13 @@ pub async fn bootstrap_image(
         })
         .map_err(|e: std::io::Error| ImagesError::io("create a directory for debootstrap", e))?;
     progress(&format!(
-        "running debootstrap --variant=minbase {SUITE} {} (about a minute)",
+        "running debootstrap --variant=minbase {suite} {} (about a minute)",
         root.path().display()
     ));
     let mut command = tokio::process::Command::new(&debootstrap);
-    command.args(["--variant=minbase", SUITE]).arg(root.path());
+    command
+        .args(["--variant=minbase", suite.codename()])
+        .arg(root.path());
     run_logged(command, "debootstrap", progress).await?;
     progress(&format!("importing the bootstrapped tree as {image}"));
     import_tree(docker, root.path(), image).await

@@ -15,6 +15,7 @@ mod recipes;
 mod resolve;
 mod runner;
 mod sim_binary;
+mod suite;
 
 #[cfg(test)]
 mod add_backports_tests;
@@ -34,3 +35,4 @@ pub use runner::{
     RunnerImageOptions,
 };
 pub use sim_binary::{locate as locate_sim_binary, SIM_BINARY_ENV};
+pub use suite::Suite;

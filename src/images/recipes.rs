@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::context::BuildContext;
+use super::suite::Suite;
 use super::ImagesError;
 
 /// One file of an embedded recipe.
@@ -63,6 +64,26 @@ pub const SIM: Recipe = Recipe {
     image: SIM_IMAGE,
     files: &[recipe_file!("sim", "Dockerfile", 0o644)],
 };
+
+/// The endpoint recipe for `suite`: the same files, built FROM that
+/// suite's base. The recipe on disk names bookworm's base, so it stays
+/// buildable by hand.
+pub fn endpoint_context(suite: Suite) -> Result<BuildContext, ImagesError> {
+    let mut context = ENDPOINT.context();
+    let dockerfile = context
+        .file("Dockerfile")
+        .map(|bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned())
+        .ok_or_else(|| ImagesError::Context("the endpoint recipe has no Dockerfile".to_string()))?;
+    let bookworm_from = format!("FROM {}", Suite::Bookworm.base_image());
+    if !dockerfile.contains(&bookworm_from) {
+        return Err(ImagesError::Context(format!(
+            "the endpoint recipe no longer starts {bookworm_from}"
+        )));
+    }
+    let rewritten = dockerfile.replacen(&bookworm_from, &format!("FROM {}", suite.base_image()), 1);
+    context.add_file("Dockerfile", 0o644, rewritten.into_bytes());
+    Ok(context)
+}
 
 impl Recipe {
     /// The embedded files as a build context.
@@ -125,6 +146,19 @@ mod tests {
                 "{} builds FROM {from:?}",
                 recipe.image
             );
+        }
+    }
+
+    #[test]
+    fn endpoint_context_builds_on_the_suites_base() {
+        for suite in Suite::ALL {
+            let context = endpoint_context(suite).unwrap();
+            let text = String::from_utf8(context.file("Dockerfile").unwrap().to_vec()).unwrap();
+            assert_eq!(
+                super::super::context::from_images(&text),
+                vec![suite.base_image().to_string()]
+            );
+            assert!(context.file("setup.sh").is_some());
         }
     }
 

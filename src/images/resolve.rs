@@ -35,40 +35,11 @@ pub enum Resolution {
 }
 
 /// Build contexts of the implementations this project ships, embedded so an
-/// installed runner can build them without the source tree.
+/// installed runner can build them without the source tree; `build.rs`
+/// generates the table from `implementations/`.
 type EmbeddedFile = (&'static str, u32, &'static [u8]);
-const EMBEDDED: &[(&str, &[EmbeddedFile])] = &[
-    (
-        "implementations/aioquic",
-        &[
-            (
-                "Dockerfile",
-                0o644,
-                include_bytes!("../../implementations/aioquic/Dockerfile"),
-            ),
-            (
-                "run_endpoint.sh",
-                0o755,
-                include_bytes!("../../implementations/aioquic/run_endpoint.sh"),
-            ),
-        ],
-    ),
-    (
-        "implementations/quic-go",
-        &[
-            (
-                "Dockerfile",
-                0o644,
-                include_bytes!("../../implementations/quic-go/Dockerfile"),
-            ),
-            (
-                "run_endpoint.sh",
-                0o755,
-                include_bytes!("../../implementations/quic-go/run_endpoint.sh"),
-            ),
-        ],
-    ),
-];
+const EMBEDDED: &[(&str, &[EmbeddedFile])] =
+    include!(concat!(env!("OUT_DIR"), "/embedded_contexts.rs"));
 
 /// Where a `"build"` value points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +85,16 @@ impl BuildSource {
                     .map(|(_, files)| *files)
                     .unwrap_or_default();
                 let mut context = BuildContext::new();
+                let mut dirs: Vec<&str> = files
+                    .iter()
+                    .flat_map(|(path, _, _)| ancestors(path))
+                    .collect();
+                dirs.sort();
+                dirs.dedup();
+                // As in a directory read, so both give the same inputs hash.
+                for dir in dirs {
+                    context.add_dir(dir);
+                }
                 for (path, mode, content) in files {
                     context.add_file(path, *mode, content.to_vec());
                 }
@@ -121,6 +102,12 @@ impl BuildSource {
             }
         }
     }
+}
+
+/// The directories above a `/`-separated relative path: `a/b/c` gives `a`
+/// and `a/b`.
+fn ancestors(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(at, _)| &path[..at])
 }
 
 /// The tag a locally built implementation image gets.
@@ -164,8 +151,8 @@ async fn build_prepared(
         .file("Dockerfile")
         .map(|bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned())
         .ok_or_else(|| ImagesError::Context(format!("the context for {tag} has no Dockerfile")))?;
-    if runner::needs_endpoint(&dockerfile) {
-        runner::ensure_endpoint_image(docker, progress).await?;
+    for suite in runner::suites_needed(&dockerfile) {
+        runner::ensure_endpoint_image(docker, suite, progress).await?;
     }
     let _lock = BuildLock::acquire(progress).await?;
     runner::ensure_built(docker, tag, context, progress).await
@@ -200,6 +187,13 @@ pub async fn resolve_implementation_image(
     base_dir: &Path,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Resolution, ImagesError> {
+    // An entry whose image is the project's own build tag (names with no
+    // published image) must be checked against its inputs, not taken as is.
+    if let Some(build) = build.filter(|_| image == local_build_tag(implementation)) {
+        return build_or_unavailable(docker, implementation, build, base_dir, progress)
+            .await
+            .map(|outcome| outcome.into_resolution(|e| format!("building {build} failed: {e}")));
+    }
     if let Some(id) = docker::image_id(docker, image).await? {
         return Ok(Resolution::Available {
             image: image.to_string(),
@@ -228,26 +222,51 @@ pub async fn resolve_implementation_image(
     progress(&format!(
         "cannot pull {image} ({pull_error}); building {implementation} from {build}"
     ));
+    build_or_unavailable(docker, implementation, build, base_dir, progress)
+        .await
+        .map(|outcome| {
+            outcome.into_resolution(|e| {
+                format!("{image} cannot be pulled ({pull_error}) and building {build} failed: {e}")
+            })
+        })
+}
+
+/// A local build's result: only Docker being unreachable is an error of
+/// the resolution itself.
+enum BuildOutcome {
+    Built { tag: String, id: ImageId },
+    Failed(ImagesError),
+}
+
+impl BuildOutcome {
+    fn into_resolution(self, reason: impl FnOnce(&ImagesError) -> String) -> Resolution {
+        match self {
+            BuildOutcome::Built { tag, id } => Resolution::Available {
+                image: tag,
+                id,
+                origin: ImageOrigin::Built,
+            },
+            BuildOutcome::Failed(e) => Resolution::Unavailable { reason: reason(&e) },
+        }
+    }
+}
+
+async fn build_or_unavailable(
+    docker: &Docker,
+    implementation: &str,
+    build: &str,
+    base_dir: &Path,
+    progress: &mut (dyn FnMut(&str) + Send),
+) -> Result<BuildOutcome, ImagesError> {
     let tag = local_build_tag(implementation);
-    let built = match build_source(build, base_dir) {
-        Ok(source) => match source.context() {
-            Ok(context) => build_prepared(docker, &tag, context, progress).await,
-            Err(e) => Err(e),
-        },
+    let built = match build_source(build, base_dir).and_then(|source| source.context()) {
+        Ok(context) => build_prepared(docker, &tag, context, progress).await,
         Err(e) => Err(e),
     };
     match built {
-        Ok((id, _)) => Ok(Resolution::Available {
-            image: tag,
-            id,
-            origin: ImageOrigin::Built,
-        }),
+        Ok((id, _)) => Ok(BuildOutcome::Built { tag, id }),
         Err(ImagesError::DockerUnreachable(why)) => Err(ImagesError::DockerUnreachable(why)),
-        Err(e) => Ok(Resolution::Unavailable {
-            reason: format!(
-                "{image} cannot be pulled ({pull_error}) and building {build} failed: {e}"
-            ),
-        }),
+        Err(e) => Ok(BuildOutcome::Failed(e)),
     }
 }
 

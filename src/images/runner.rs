@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use bollard::Docker;
 
-use super::base::{self, BASE_IMAGE};
+use super::base;
 use super::context::BuildContext;
 use super::docker::{self, ImageId, PROJECT_LABEL};
 use super::hash::INPUTS_LABEL;
 use super::lock::BuildLock;
 use super::recipes::{self, Recipe};
+use super::suite::Suite;
 use super::{sim_binary, ImagesError};
 
 /// What `ensure_*` did for one image.
@@ -71,8 +72,9 @@ pub async fn ensure_runner_images_with(
     // Fail on a missing binary before any slow build.
     let sim = sim_binary::locate(options.sim_binary.as_deref())?;
     let _lock = BuildLock::acquire(progress).await?;
-    let mut actions: Vec<ImageAction> = vec![base::ensure_base(docker, progress).await?];
-    actions.push(ensure_endpoint_locked(docker, progress).await?);
+    let mut actions: Vec<ImageAction> =
+        vec![base::ensure_base(docker, Suite::Bookworm, progress).await?];
+    actions.push(ensure_endpoint_locked(docker, Suite::Bookworm, progress).await?);
     actions.push(ensure_recipe(docker, &recipes::IPERF, recipes::IPERF.context(), progress).await?);
     let mut sim_context = recipes::SIM.context();
     sim_binary::add_to_context(&sim, &mut sim_context)?;
@@ -81,22 +83,25 @@ pub async fn ensure_runner_images_with(
     Ok(actions)
 }
 
-/// Base and endpoint images only: what implementation build contexts need.
+/// One suite's base and endpoint images only: what implementation build
+/// contexts need.
 pub async fn ensure_endpoint_image(
     docker: &Docker,
+    suite: Suite,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<Vec<ImageAction>, ImagesError> {
     let _lock = BuildLock::acquire(progress).await?;
-    let base = base::ensure_base(docker, progress).await?;
-    let endpoint = ensure_endpoint_locked(docker, progress).await?;
+    let base = base::ensure_base(docker, suite, progress).await?;
+    let endpoint = ensure_endpoint_locked(docker, suite, progress).await?;
     Ok(vec![base, endpoint])
 }
 
 async fn ensure_endpoint_locked(
     docker: &Docker,
+    suite: Suite,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<ImageAction, ImagesError> {
-    let mut context = recipes::ENDPOINT.context();
+    let mut context = recipes::endpoint_context(suite)?;
     let cas = recipes::add_local_cas(Path::new(recipes::LOCAL_CA_DIR), &mut context)?;
     if cas > 0 {
         progress(&format!(
@@ -104,7 +109,8 @@ async fn ensure_endpoint_locked(
             recipes::LOCAL_CA_DIR
         ));
     }
-    ensure_recipe(docker, &recipes::ENDPOINT, context, progress).await
+    let (_, action) = ensure_built(docker, suite.endpoint_image(), context, progress).await?;
+    Ok(action)
 }
 
 async fn ensure_recipe(
@@ -178,13 +184,22 @@ async fn inputs_hash(docker: &Docker, context: &BuildContext) -> Result<String, 
     Ok(hash.finish())
 }
 
-/// Whether a Dockerfile builds on images this module makes itself.
-pub(crate) fn needs_endpoint(dockerfile: &str) -> bool {
-    super::context::from_images(dockerfile)
+/// The suites whose base and endpoint images a Dockerfile builds on (the
+/// iperf image counts as bookworm's endpoint).
+pub(crate) fn suites_needed(dockerfile: &str) -> Vec<Suite> {
+    let mut suites: Vec<Suite> = super::context::from_images(dockerfile)
         .iter()
-        .any(|image: &String| {
-            image == recipes::ENDPOINT_IMAGE || image == BASE_IMAGE || image == recipes::IPERF_IMAGE
+        .filter_map(|image: &String| {
+            if image == recipes::IPERF_IMAGE {
+                Some(Suite::Bookworm)
+            } else {
+                Suite::of_image(image)
+            }
         })
+        .collect();
+    suites.sort();
+    suites.dedup();
+    suites
 }
 
 #[cfg(test)]
@@ -193,10 +208,17 @@ mod tests {
 
     #[test]
     fn endpoint_dependency_is_detected() {
-        assert!(needs_endpoint(
-            "FROM interop-runner/endpoint:latest AS b\nFROM b\n"
-        ));
-        assert!(!needs_endpoint("FROM debian:bookworm\n"));
+        assert_eq!(
+            suites_needed("FROM interop-runner/endpoint:latest AS b\nFROM b\n"),
+            vec![Suite::Bookworm]
+        );
+        assert_eq!(
+            suites_needed(
+                "FROM interop-runner/endpoint:trixie AS b\nFROM interop-runner/iperf:latest\n"
+            ),
+            vec![Suite::Bookworm, Suite::Trixie]
+        );
+        assert!(suites_needed("FROM debian:bookworm\n").is_empty());
     }
 
     #[test]
