@@ -258,7 +258,19 @@ mod tests {
     fn default_harness_lists_every_trial_of_both_protocols() {
         let (plans, out) = harness_from_env(env(&[])).unwrap();
         let counts: Vec<usize> = plans.iter().map(|p| p.trials().len()).collect();
-        assert_eq!(counts, vec![16 * 15 * 24, 3 * 5 * 7]);
+        let expected: Vec<usize> = [Protocol::Quic, Protocol::WebTransport]
+            .into_iter()
+            .map(|p: Protocol| {
+                let registry = Registry::embedded(p);
+                let cases = crate::testcases::tests(p)
+                    .iter()
+                    .filter(|t| t.default)
+                    .count()
+                    + crate::testcases::measurements(p).len();
+                registry.servers().len() * registry.clients().len() * cases
+            })
+            .collect();
+        assert_eq!(counts, expected);
         assert!(out.log_dir.to_string_lossy().starts_with("logs_"));
         assert!(!out.save_files && out.json.is_none());
     }
