@@ -1,6 +1,7 @@
 //! End-to-end sample of the runner on real parts: a real Docker engine, the
-//! project's simulator and the real quic-go and aioquic images built by the
-//! project, plus a deliberately broken client. Trials run in parallel; at the
+//! project's simulator and the real quic-go, aioquic (bookworm base) and
+//! ngtcp2 (trixie base) images built by the project, plus a deliberately
+//! broken client. Trials run in parallel; at the
 //! end nothing of this process may be left in Docker.
 
 use std::collections::HashMap;
@@ -105,11 +106,16 @@ fn real_trials_hostile_clients_and_no_leftovers() {
     }));
 
     let (go, aio) = (quic_impl("quic-go"), quic_impl("aioquic"));
+    // ngtcp2 is built on the trixie base, quic-go and aioquic on bookworm's:
+    // these trials break when either base does.
+    let ngtcp2 = quic_impl("ngtcp2");
     let records = run_parallel(
         &runner,
         vec![
             trial(go.clone(), aio.clone(), test("handshake")),
             trial(aio.clone(), go.clone(), test("transfer")),
+            trial(go.clone(), ngtcp2.clone(), test("handshake")),
+            trial(ngtcp2.clone(), aio.clone(), test("transfer")),
             trial(go.clone(), go.clone(), test("ecn")),
             trial(go.clone(), hostile(), test("handshake")),
             trial(go.clone(), hostile(), test("transfer")),
@@ -124,7 +130,12 @@ fn real_trials_hostile_clients_and_no_leftovers() {
     };
     let show = |n: &str| format!("{n}: {:?} {}", get(n).outcome, get(n).reason);
 
-    for n in ["quic-go_aioquic_handshake", "aioquic_quic-go_transfer"] {
+    for n in [
+        "quic-go_aioquic_handshake",
+        "aioquic_quic-go_transfer",
+        "quic-go_ngtcp2_handshake",
+        "ngtcp2_aioquic_transfer",
+    ] {
         assert_eq!(get(n).outcome, Outcome::Succeeded, "{}", show(n));
         let dir = logs
             .path()
