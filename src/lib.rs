@@ -1,26 +1,20 @@
 //! interop-runner: a QUIC and WebTransport interoperability test runner.
 //!
-//! Data flows one way: catalog (`registry`, `testcases`) → `plan` →
-//! orchestrate (`runner`, `trial`, `materials`, `docker`, `images`, the
-//! simulator) → analyse (`trace`) → judge (`checks`) → `outcome` → `report`.
-//! `harness` and `cli` are the two front ends.
+//! One folder per stage; data flows one way (docs/architecture.md):
+//!
+//! `catalog` (implementations, test cases) → `plan` (the trials of a run) →
+//! `orchestrate` (materials, images, Docker, the simulator: one run leaves a
+//! run directory) → `judge` (the run directory's downloads and traces
+//! against the test's rule: a verdict) → `outcome` (the record a trial
+//! leaves) → `report` (matrix, result.json). `front` holds the two ways in:
+//! the command line and the cargo-test harness.
 
-pub mod certs;
-pub mod checks;
-pub mod cleanup;
-pub mod cli;
-pub mod config;
-pub mod docker;
-pub mod files;
-pub mod harness;
-pub mod images;
-pub mod materials;
+pub mod catalog;
+pub mod front;
+pub mod judge;
+pub mod orchestrate;
 pub mod outcome;
 pub mod plan;
-pub mod registry;
 pub mod report;
-pub mod runner;
-pub mod testcases;
-pub mod trial;
 
 pub use quic_trace as trace;

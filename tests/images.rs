@@ -17,7 +17,9 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::StreamExt;
-use interop_runner::images::{self, ImageAction, ImagesError, Resolution, RunnerImageOptions};
+use interop_runner::orchestrate::images::{
+    self, ImageAction, ImagesError, Resolution, RunnerImageOptions,
+};
 
 const LABEL: &str = "org.interop-runner";
 
@@ -28,7 +30,7 @@ fn log(message: &str) {
 /// Project label plus this test process as owner, so a concurrent run's
 /// sweep of dead runs' objects leaves this test's containers alone.
 fn labels() -> HashMap<String, String> {
-    interop_runner::docker::labels(&[("test", "images")])
+    interop_runner::orchestrate::docker::labels(&[("test", "images")])
 }
 
 /// Removes what a test created, also when it panics.

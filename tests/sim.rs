@@ -20,7 +20,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::StreamExt;
-use interop_runner::images::{
+use interop_runner::orchestrate::images::{
     ensure_runner_images_with, RunnerImageOptions, PROJECT_LABEL, SIM_IMAGE,
 };
 

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{Results, TestInfo};
+use crate::catalog::registry::Registry;
+use crate::catalog::testcases::{self, Protocol};
 use crate::outcome::TrialRecord;
-use crate::registry::Registry;
-use crate::testcases::{self, Protocol};
 
 /// Deep enough for `<root>/[webtransport/]<server>_<client>/<test>/[<rep>/]`.
 const MAX_DEPTH: usize = 5;

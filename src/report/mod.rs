@@ -1,5 +1,9 @@
 //! From trial records to what people and CI read: the interop matrix
 //! (terminal and Markdown), result.json, shard merging and log-dir rebuilds.
+//!
+//! Stage 5. Input: [`TrialRecord`]s, fresh from a run or read back from a
+//! log directory. Output: the matrix text and result.json, the reference's
+//! exact fields.
 
 mod logdir;
 mod matrix;
@@ -7,9 +11,9 @@ mod result_json;
 
 use std::collections::HashMap;
 
+use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
-use crate::testcases::{Protocol, TestCase};
 
 pub use logdir::{collect_records, results_from_records};
 pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
@@ -208,11 +212,11 @@ impl Results {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::catalog::registry::Registry;
     use crate::plan::{Selection, TestFilter};
-    use crate::registry::Registry;
 
     pub(crate) fn record(s: &str, c: &str, t: &str, o: Outcome) -> TrialRecord {
-        let tc = crate::testcases::find(Protocol::Quic, t).unwrap();
+        let tc = crate::catalog::testcases::find(Protocol::Quic, t).unwrap();
         TrialRecord {
             protocol: Protocol::Quic,
             server: s.into(),

@@ -178,7 +178,7 @@ impl ResultJson {
             }
         }
         Ok(Results {
-            protocol: crate::testcases::Protocol::Quic,
+            protocol: crate::catalog::testcases::Protocol::Quic,
             servers: self.servers.clone(),
             clients: self.clients.clone(),
             pairs: self
@@ -218,8 +218,11 @@ impl ResultJson {
                 .unwrap_or(abbr)
                 .to_string();
             let is_test = in_results.contains(&abbr.as_str())
-                || crate::testcases::find(crate::testcases::Protocol::Quic, &name)
-                    .is_some_and(|t| !t.is_measurement());
+                || crate::catalog::testcases::find(
+                    crate::catalog::testcases::Protocol::Quic,
+                    &name,
+                )
+                .is_some_and(|t| !t.is_measurement());
             let info = TestInfo {
                 abbr: abbr.clone(),
                 name,

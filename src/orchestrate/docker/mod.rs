@@ -22,7 +22,9 @@ pub const OWNER_LABEL: &str = "org.interop-runner.owner";
 
 /// Connects to the local engine, speaking the API version it supports.
 pub async fn connect() -> Result<Docker, String> {
-    crate::images::connect().await.map_err(|e| e.to_string())
+    crate::orchestrate::images::connect()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `<pid>:<start time in clock ticks>` of a process, read from /proc.

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-const SCRIPT: &[u8] = include_bytes!("../../images/endpoint/add-backports.sh");
+const SCRIPT: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/images/endpoint/add-backports.sh"
+));
 
 fn run(apt_dir: &Path, codename: &str) -> (bool, String, String) {
     let script = apt_dir.join("add-backports.sh");

@@ -1,5 +1,10 @@
 //! Judging a run that ended normally: the pass rules of contract sections 4
 //! and 5, from the downloads and the two packet traces of the run.
+//!
+//! Stage 4. Input: the test case and the [`Evidence`] the orchestrator
+//! gathered (download check, negotiated protocols, the run directory with
+//! its traces and key logs, the endpoints' addresses). Output: a [`Verdict`]
+//! (outcome, one-sentence reason, notes, a measurement's value).
 
 mod common;
 mod goodput;
@@ -10,8 +15,8 @@ mod stop;
 mod traces;
 mod transport_rules;
 
+use crate::catalog::testcases::TestCase;
 use crate::outcome::Outcome;
-use crate::testcases::TestCase;
 
 pub use stop::Stop;
 pub use traces::{Side, Traces};

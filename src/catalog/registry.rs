@@ -10,11 +10,17 @@ use std::path::Path;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::testcases::Protocol;
+use crate::catalog::testcases::Protocol;
 
 /// The registry files as shipped with this crate.
-pub const QUIC_REGISTRY_JSON: &str = include_str!("../implementations_quic.json");
-pub const WEBTRANSPORT_REGISTRY_JSON: &str = include_str!("../implementations_webtransport.json");
+pub const QUIC_REGISTRY_JSON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/implementations_quic.json"
+));
+pub const WEBTRANSPORT_REGISTRY_JSON: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/implementations_webtransport.json"
+));
 
 /// What an implementation can act as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

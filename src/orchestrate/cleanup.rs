@@ -85,8 +85,8 @@ pub async fn on_signal_clean_and_exit() {
     eprintln!(
         "interop-runner: interrupted; removing this run's containers, networks and temporary files"
     );
-    if let Ok(docker) = crate::docker::connect().await {
-        let _ = crate::docker::remove_own_objects(&docker).await;
+    if let Ok(docker) = crate::orchestrate::docker::connect().await {
+        let _ = crate::orchestrate::docker::remove_own_objects(&docker).await;
     }
     remove_own_temp_dirs();
     std::process::exit(130);

@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{load_registry, OutputOptions};
-use crate::harness::{results_of_run, write_json};
+use crate::catalog::testcases::{self, Protocol};
+use crate::front::config::{load_registry, OutputOptions};
+use crate::front::harness::{results_of_run, write_json};
+use crate::orchestrate::runner::Runner;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
 use crate::report::{self, ResultJson};
-use crate::runner::Runner;
-use crate::testcases::{self, Protocol};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -170,7 +170,7 @@ fn run(a: &RunArgs) -> Result<i32, String> {
     let log_dir = a
         .log_dir
         .clone()
-        .unwrap_or_else(crate::config::default_log_dir);
+        .unwrap_or_else(crate::front::config::default_log_dir);
     if log_dir.exists() {
         return Err(format!(
             "log directory {} already exists",
@@ -195,7 +195,7 @@ fn run(a: &RunArgs) -> Result<i32, String> {
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), false));
     let records = run_all(&runner, trials, a.parallel.max(1));
-    crate::cleanup::wait_if_interrupted();
+    crate::orchestrate::cleanup::wait_if_interrupted();
     runner.shutdown();
     let (results, notes) = results_of_run(
         std::slice::from_ref(&plan),
@@ -260,21 +260,22 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
 fn images() -> Result<i32, String> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let docker = crate::docker::connect().await?;
+        let docker = crate::orchestrate::docker::connect().await?;
         let mut progress = |line: &str| eprintln!("{line}");
-        let actions = crate::images::ensure_runner_images(&docker, &mut progress)
+        let actions = crate::orchestrate::images::ensure_runner_images(&docker, &mut progress)
             .await
             .map_err(|e| e.to_string())?;
         for a in actions {
             println!("{a}");
         }
-        for suite in crate::images::Suite::ALL {
-            let actions = crate::images::ensure_endpoint_image(&docker, suite, &mut progress)
-                .await
-                .map_err(|e| e.to_string())?;
+        for suite in crate::orchestrate::images::Suite::ALL {
+            let actions =
+                crate::orchestrate::images::ensure_endpoint_image(&docker, suite, &mut progress)
+                    .await
+                    .map_err(|e| e.to_string())?;
             for a in actions
                 .iter()
-                .filter(|a| !matches!(a, crate::images::ImageAction::Present { .. }))
+                .filter(|a| !matches!(a, crate::orchestrate::images::ImageAction::Present { .. }))
             {
                 println!("{a}");
             }
@@ -282,12 +283,12 @@ fn images() -> Result<i32, String> {
         let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let mut failed = 0;
         for p in [Protocol::Quic, Protocol::WebTransport] {
-            for imp in crate::registry::Registry::embedded(p)
+            for imp in crate::catalog::registry::Registry::embedded(p)
                 .implementations
                 .iter()
                 .filter(|i| i.build.is_some())
             {
-                let r = crate::images::resolve_implementation_image(
+                let r = crate::orchestrate::images::resolve_implementation_image(
                     &docker,
                     &imp.name,
                     &imp.image,
@@ -298,10 +299,10 @@ fn images() -> Result<i32, String> {
                 .await
                 .map_err(|e| e.to_string())?;
                 match r {
-                    crate::images::Resolution::Available { image, origin, .. } => {
+                    crate::orchestrate::images::Resolution::Available { image, origin, .. } => {
                         println!("{}: {image} ({origin:?})", imp.name)
                     }
-                    crate::images::Resolution::Unavailable { reason } => {
+                    crate::orchestrate::images::Resolution::Unavailable { reason } => {
                         failed += 1;
                         println!("{}: unavailable: {reason}", imp.name)
                     }
@@ -314,13 +315,13 @@ fn images() -> Result<i32, String> {
 
 fn list(name: &str) -> Result<i32, String> {
     let p = protocol(name)?;
-    let reg = crate::registry::Registry::embedded(p);
+    let reg = crate::catalog::registry::Registry::embedded(p);
     println!("{p} implementations:");
     for i in &reg.implementations {
         let role = match i.role {
-            crate::registry::Role::Both => "server, client",
-            crate::registry::Role::Server => "server",
-            crate::registry::Role::Client => "client",
+            crate::catalog::registry::Role::Both => "server, client",
+            crate::catalog::registry::Role::Server => "server",
+            crate::catalog::registry::Role::Client => "client",
         };
         let build = if i.build.is_some() {
             " [local build]"

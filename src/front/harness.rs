@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
 
-use crate::config::{harness_from_env, OutputOptions};
+use crate::front::config::{harness_from_env, OutputOptions};
+use crate::orchestrate::runner::Runner;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::Plan;
 use crate::report::{self, ResultJson, Results};
-use crate::runner::Runner;
 
 /// Runs the harness; returns the process exit code.
 pub fn main() -> i32 {
@@ -35,7 +35,7 @@ pub fn main() -> i32 {
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
     let trials = make_trials(&plans, &runner, &records);
     let conclusion = libtest_mimic::run(&args, trials);
-    crate::cleanup::wait_if_interrupted();
+    crate::orchestrate::cleanup::wait_if_interrupted();
     runner.shutdown();
 
     let records = records.lock().map(|r| r.clone()).unwrap_or_default();
@@ -138,7 +138,7 @@ fn summarize(
 pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), String> {
     for r in results {
         let target = match r.protocol {
-            crate::testcases::Protocol::Quic => path.to_path_buf(),
+            crate::catalog::testcases::Protocol::Quic => path.to_path_buf(),
             p => path.with_extension(format!("{}.json", p.name())),
         };
         ResultJson::from_results(r)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use quic_trace::{ConnectionId, Frame, PacketType, QuicPacket, Trace};
 
 use super::*;
-use crate::testcases::{find, Protocol};
+use crate::catalog::testcases::{find, Protocol};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::catalog::registry::Registry;
+use crate::catalog::testcases::Protocol;
 use crate::plan::{parse_replace, split_list, Plan, PlanError, Selection, TestFilter};
-use crate::registry::Registry;
-use crate::testcases::Protocol;
 
 /// Environment variables of the harness; each mirrors a command-line flag.
 pub const ENV_VARS: &[(&str, &str)] = &[
@@ -207,7 +207,7 @@ pub fn plans_for(
             TestFilter::Named(names) => {
                 let here: Vec<String> = names
                     .iter()
-                    .filter(|n| crate::testcases::find(*p, n).is_some())
+                    .filter(|n| crate::catalog::testcases::find(*p, n).is_some())
                     .cloned()
                     .collect();
                 if here.is_empty() {
@@ -230,7 +230,7 @@ pub fn plans_for(
         for n in names {
             if !registries
                 .iter()
-                .any(|(p, _)| crate::testcases::find(*p, n).is_some())
+                .any(|(p, _)| crate::catalog::testcases::find(*p, n).is_some())
             {
                 return Err(PlanError(format!(
                     "test case \"{n}\" not found in any protocol"
@@ -262,11 +262,11 @@ mod tests {
             .into_iter()
             .map(|p: Protocol| {
                 let registry = Registry::embedded(p);
-                let cases = crate::testcases::tests(p)
+                let cases = crate::catalog::testcases::tests(p)
                     .iter()
                     .filter(|t| t.default)
                     .count()
-                    + crate::testcases::measurements(p).len();
+                    + crate::catalog::testcases::measurements(p).len();
                 registry.servers().len() * registry.clients().len() * cases
             })
             .collect();

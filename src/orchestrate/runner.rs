@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex};
 use bollard::Docker;
 use tokio::sync::OnceCell;
 
-use crate::config::OutputOptions;
-use crate::images::{self, Resolution};
+use crate::catalog::registry::Implementation;
+use crate::catalog::testcases::Protocol;
+use crate::front::config::OutputOptions;
+use crate::orchestrate::images::{self, Resolution};
+use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
 use crate::plan::Trial;
-use crate::registry::Implementation;
-use crate::testcases::Protocol;
-use crate::trial::{self, Images, RunOnce, TrialLog};
 
 /// What every trial of the process shares once Docker is ready.
 struct Shared {
@@ -62,7 +62,7 @@ impl Runner {
             .enable_all()
             .build()
             .expect("a tokio runtime can be built");
-        rt.spawn(crate::cleanup::on_signal_clean_and_exit());
+        rt.spawn(crate::orchestrate::cleanup::on_signal_clean_and_exit());
         Runner {
             opts,
             multi_protocol,
@@ -149,9 +149,9 @@ impl Runner {
         let r = self
             .shared
             .get_or_init(|| async {
-                let docker = crate::docker::connect().await?;
-                let swept = crate::docker::sweep_dead_runs(&docker).await?;
-                let dirs = crate::cleanup::sweep_dead_temp_dirs();
+                let docker = crate::orchestrate::docker::connect().await?;
+                let swept = crate::orchestrate::docker::sweep_dead_runs(&docker).await?;
+                let dirs = crate::orchestrate::cleanup::sweep_dead_temp_dirs();
                 if swept + dirs > 0 {
                     eprintln!("interop-runner: removed {swept} Docker object(s) and {dirs} temporary directories left by runs that are gone");
                 }
@@ -362,9 +362,11 @@ impl Runner {
         if let Some(Ok(shared)) = self.shared.get() {
             let _ = self
                 .rt
-                .block_on(crate::docker::remove_own_objects(&shared.docker));
+                .block_on(crate::orchestrate::docker::remove_own_objects(
+                    &shared.docker,
+                ));
         }
-        crate::cleanup::remove_own_temp_dirs();
+        crate::orchestrate::cleanup::remove_own_temp_dirs();
     }
 }
 
@@ -374,7 +376,7 @@ impl Runner {
 mod compliance_cache {
     use std::path::PathBuf;
 
-    use crate::trial::Compliance;
+    use crate::orchestrate::trial::Compliance;
 
     fn path(image_id: &str, role: &str) -> PathBuf {
         let id: String = image_id

@@ -1,15 +1,22 @@
 //! What a trial hands the endpoints: certificates, files to serve or send,
 //! the `REQUESTS` and `PROTOCOLS` values, and what must arrive where.
+//!
+//! Input: a test case and a fresh directory. Output: [`Materials`], the
+//! directories to mount and the values to pass, plus the expected downloads
+//! the orchestrator checks after the run.
+
+pub mod certs;
+pub mod files;
 
 use std::path::{Path, PathBuf};
 
 use rand::seq::index::sample;
 use rand::Rng;
 
-use crate::certs;
-use crate::docker::archive::Expected;
-use crate::files::{self, slug};
-use crate::testcases::{Check, Protocol, TestCase, WtDirection};
+use crate::catalog::testcases::{Check, Protocol, TestCase, WtDirection};
+use crate::orchestrate::docker::archive::Expected;
+
+use files::slug;
 
 /// Everything prepared for one run of a test.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +167,7 @@ fn wt_handshake(prefix: &str, m: &mut Materials) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testcases::find;
+    use crate::catalog::testcases::find;
 
     #[test]
     fn quic_transfer_serves_files_and_requests_them() {

@@ -1,12 +1,16 @@
 //! Selection and planning: which servers, clients and tests a run covers,
 //! and the trials (one per server × client × test) that follow from it.
+//!
+//! Stage 2. Input: the catalog and the user's selection (flags or
+//! `INTEROP_*`). Output: [`Trial`]s, each naming a server, a client, a test
+//! case and its log directory; nothing is run here.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::registry::{Implementation, Registry};
-use crate::testcases::{self, Protocol, TestCase};
+use crate::catalog::registry::{Implementation, Registry};
+use crate::catalog::testcases::{self, Protocol, TestCase};
 
 /// Which tests the user asked for (`-t`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

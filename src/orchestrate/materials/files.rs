@@ -9,7 +9,7 @@ use std::path::Path;
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore, SeedableRng};
 
-use crate::testcases::{FileSpec, NameRule};
+use crate::catalog::testcases::{FileSpec, NameRule};
 
 /// A file a test generated, named relative to the directory it was put in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub fn generate(spec: FileSpec, dir: &Path) -> io::Result<Vec<GeneratedFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testcases::{find, FileSizes, Protocol};
+    use crate::catalog::testcases::{find, FileSizes, Protocol};
 
     #[test]
     fn generates_every_file_with_its_size_and_unique_names() {

@@ -11,7 +11,7 @@ use rcgen::{
     KeyUsagePurpose,
 };
 
-use crate::testcases::CertSpec;
+use crate::catalog::testcases::CertSpec;
 
 /// The names every leaf certificate carries.
 pub const LEAF_NAMES: [&str; 4] = ["server", "server4", "server6", "server46"];

@@ -1,7 +1,7 @@
 //! Each test's pass rule (contract section 4), composed from the rule
 //! modules in the reference's order.
 
-use crate::testcases::{Check, TestCase};
+use crate::catalog::testcases::{Check, TestCase};
 
 use super::common::{expect_handshakes, expect_version_1, retries};
 use super::goodput::goodput_kbps;

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use futures_util::FutureExt;
 
-use crate::checks::{self, Evidence, Negotiated, Verdict};
-use crate::docker::archive::{self, Expected};
-use crate::docker::container::{self, ContainerSpec, TrialSetup};
-use crate::docker::net::{self, NetworkPair};
-use crate::docker::{self as dk};
-use crate::materials::{self, Materials};
-use crate::testcases::{ExtraContainer, TestCase, DEFAULT_SCENARIO};
+use crate::catalog::testcases::{ExtraContainer, TestCase, DEFAULT_SCENARIO};
+use crate::judge::{self, Evidence, Negotiated, Verdict};
+use crate::orchestrate::docker::archive::{self, Expected};
+use crate::orchestrate::docker::container::{self, ContainerSpec, TrialSetup};
+use crate::orchestrate::docker::net::{self, NetworkPair};
+use crate::orchestrate::docker::{self as dk};
+use crate::orchestrate::materials::{self, Materials};
 
 /// The runner's own log of a trial, written to `output.txt`.
 #[derive(Debug)]
@@ -205,7 +205,7 @@ async fn teardown(docker: &Docker, res: &Resources) {
 /// Runs the test once; never panics, always cleans up.
 pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
     let t0 = Instant::now();
-    let tmp = match crate::cleanup::temp_dir() {
+    let tmp = match crate::orchestrate::cleanup::temp_dir() {
         Ok(t) => t,
         Err(e) => {
             return report(
@@ -550,7 +550,7 @@ async fn decide(
         )));
     }
     let evidence = gather(ctx, m, res).await;
-    let verdict = checks::judge(ctx.test, &evidence);
+    let verdict = judge::judge(ctx.test, &evidence);
     for note in &verdict.notes {
         ctx.log.line(note);
     }
@@ -659,17 +659,18 @@ pub async fn check_compliance(
     prefix: &str,
     sim_sysctls: &[(&str, &str)],
 ) -> Result<Compliance, String> {
-    let tmp = crate::cleanup::temp_dir().map_err(|e| e.to_string())?;
+    let tmp = crate::orchestrate::cleanup::temp_dir().map_err(|e| e.to_string())?;
     let certs = tmp.path().join("certs");
     let www = tmp.path().join("www");
     for d in [&certs, &www] {
         std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
     }
-    let chain = crate::certs::generate(crate::testcases::CertSpec {
-        length: 1,
-        inflated_leaf: false,
-    })
-    .map_err(|e| e.to_string())?;
+    let chain =
+        crate::orchestrate::materials::certs::generate(crate::catalog::testcases::CertSpec {
+            length: 1,
+            inflated_leaf: false,
+        })
+        .map_err(|e| e.to_string())?;
     chain.write_to(&certs).map_err(|e| e.to_string())?;
     let m = Materials {
         certs,
@@ -705,7 +706,7 @@ async fn compliance_inner(
 ) -> Result<Compliance, String> {
     let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
     res.nets = Some(nets.clone());
-    let unknown = crate::files::slug(&mut rand::thread_rng());
+    let unknown = crate::orchestrate::materials::files::slug(&mut rand::thread_rng());
     let testcases = (unknown.as_str(), unknown.as_str());
     let setup = setup_for(prefix, nets, m, DEFAULT_SCENARIO, testcases, &[]);
     let (spec, image) = if role == "server" {
