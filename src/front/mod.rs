@@ -8,3 +8,6 @@
 pub mod cli;
 pub mod config;
 pub mod harness;
+
+#[cfg(test)]
+mod readme_figures;

@@ -10,7 +10,7 @@ mod common;
 mod goodput;
 mod handshake_rules;
 mod paths;
-mod rules;
+pub mod rules;
 mod stop;
 mod traces;
 mod transport_rules;
@@ -98,7 +98,7 @@ pub fn judge(test: &TestCase, e: &Evidence) -> Verdict {
         }
     }
     let traces = Traces::new(e);
-    let decided = rules::decide(test, e, &traces);
+    let decided = decide(test, e, &traces);
     let mut verdict = match decided {
         Ok(value) => Verdict {
             outcome: Outcome::Succeeded,
@@ -114,6 +114,20 @@ pub fn judge(test: &TestCase, e: &Evidence) -> Verdict {
         verdict.notes.push(format!("goodput: {v:.0} kbps"));
     }
     verdict
+}
+
+/// The checks every rule shares, then the test's own rule.
+fn decide(test: &TestCase, e: &Evidence, traces: &Traces) -> rules::Judged {
+    if test.needs_keys {
+        traces.require_keys()?;
+    }
+    // A wrong download is the clearest reason to give, so it goes before the
+    // rule (the outcome is the same in any order).
+    e.files.clone().map_err(Stop::Failed)?;
+    (test.rule)(&rules::Facts {
+        evidence: e,
+        traces,
+    })
 }
 
 fn negotiation_problem(n: &Negotiated) -> Option<String> {

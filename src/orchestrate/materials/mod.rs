@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use rand::seq::index::sample;
 use rand::Rng;
 
-use crate::catalog::testcases::{Check, Protocol, TestCase, WtDirection};
+use crate::catalog::testcases::{Protocol, TestCase, WtDirection, WtFlow};
 use crate::orchestrate::docker::archive::Expected;
 
 use files::slug;
@@ -55,7 +55,7 @@ pub fn prepare(test: &TestCase, dir: &Path) -> Result<Materials, String> {
         .and_then(|c| c.write_to(&m.certs).map_err(certs::CertError::from))
         .map_err(|e| e.to_string())?;
     let prefix = test.url_host.url_prefix();
-    match (test.protocol, test.check) {
+    match (test.protocol, test.flow) {
         (Protocol::Quic, _) => {
             let made = files::generate(test.files, &m.server_www)
                 .map_err(|e| format!("cannot generate test files: {e}"))?;
@@ -72,7 +72,7 @@ pub fn prepare(test: &TestCase, dir: &Path) -> Result<Materials, String> {
                 })
                 .collect();
         }
-        (Protocol::WebTransport, Check::WtTransfer(_, direction)) => {
+        (Protocol::WebTransport, Some(WtFlow { direction, .. })) => {
             wt_transfer(test, direction, prefix, &mut m)?
         }
         (Protocol::WebTransport, _) => wt_handshake(prefix, &mut m)?,
