@@ -7,11 +7,13 @@
 //! run directory) → `judge` (the run directory's downloads and traces
 //! against the test's rule: a verdict) → `outcome` (the record a trial
 //! leaves) → `report` (matrix, result.json). `front` holds the two ways in:
-//! the command line and the cargo-test harness.
+//! the command line and the cargo-test harness. `layout` names the
+//! containers of a run and the files of its directory for every stage.
 
 pub mod catalog;
 pub mod front;
 pub mod judge;
+pub mod layout;
 pub mod orchestrate;
 pub mod outcome;
 pub mod plan;

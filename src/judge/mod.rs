@@ -16,6 +16,7 @@ mod traces;
 mod transport_rules;
 
 use crate::catalog::testcases::TestCase;
+use crate::layout::Layout;
 use crate::outcome::Outcome;
 
 pub use stop::Stop;
@@ -58,9 +59,9 @@ pub struct Evidence {
     pub files: Result<(), String>,
     /// WebTransport handshake: the protocol each side wrote, if any.
     pub negotiated: Option<Negotiated>,
-    /// The run's log directory: `sim/trace_node_{left,right}.pcap`,
-    /// `server/keys.log`, `client/keys.log`.
-    pub run_dir: std::path::PathBuf,
+    /// The run's directory: the simulator's two traces, the endpoints' key
+    /// logs.
+    pub run: Layout,
     /// The server's and the client's addresses in this run (IPv4, IPv6).
     pub server_addrs: Vec<std::net::IpAddr>,
     pub client_addrs: Vec<std::net::IpAddr>,
@@ -74,7 +75,7 @@ impl Default for Evidence {
         Evidence {
             files: Ok(()),
             negotiated: None,
-            run_dir: Default::default(),
+            run: Layout::default(),
             server_addrs: Vec::new(),
             client_addrs: Vec::new(),
             file_count: 0,

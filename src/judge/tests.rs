@@ -45,7 +45,7 @@ impl RunDir {
 
     fn evidence(&self, file_bytes: u64) -> Evidence {
         Evidence {
-            run_dir: self.0.clone(),
+            run: crate::layout::Layout::new(&self.0),
             file_count: 1,
             file_bytes,
             ..Default::default()
@@ -454,7 +454,7 @@ fn webtransport_protocol_negotiation() {
     );
     let run = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     let mut ok = n(Some("b\n"), Some("b"));
-    ok.run_dir = run.0.clone();
+    ok.run = crate::layout::Layout::new(&run.0);
     assert_eq!(judge(t, &ok).outcome, Outcome::Succeeded);
 }
 

@@ -3,12 +3,13 @@
 
 use std::cell::OnceCell;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use quic_trace::{analyze, Direction, KeyLog, Options, QuicPacket, Trace};
 
 use super::stop::Stop;
 use super::Evidence;
+use crate::layout::{Layout, Role};
 
 /// The label whose presence makes a key log "valid" (contract section 4).
 const HANDSHAKE_SECRET_LABEL: &str = "SERVER_HANDSHAKE_TRAFFIC_SECRET";
@@ -72,21 +73,21 @@ impl<'a> Traces<'a> {
         }
     }
 
-    /// `sim/trace_node_left.pcap`: the client's side of the link.
+    /// The client's side of the link.
     pub fn client(&self) -> Result<Side<'_>, Stop> {
         let trace = self
             .client
-            .get_or_init(|| self.load("sim/trace_node_left.pcap"))
+            .get_or_init(|| self.load(&self.evidence.run.client_side_trace()))
             .as_ref()
             .map_err(|e| Stop::Failed(e.clone()))?;
         Ok(Side::new(trace, &self.evidence.server_addrs))
     }
 
-    /// `sim/trace_node_right.pcap`: the server's side of the link.
+    /// The server's side of the link.
     pub fn server(&self) -> Result<Side<'_>, Stop> {
         let trace = self
             .server
-            .get_or_init(|| self.load("sim/trace_node_right.pcap"))
+            .get_or_init(|| self.load(&self.evidence.run.server_side_trace()))
             .as_ref()
             .map_err(|e| Stop::Failed(e.clone()))?;
         Ok(Side::new(trace, &self.evidence.server_addrs))
@@ -105,20 +106,19 @@ impl<'a> Traces<'a> {
 
     fn keylog(&self) -> Result<Option<&KeyLog>, Stop> {
         self.keylog
-            .get_or_init(|| choose_keylog(&self.evidence.run_dir))
+            .get_or_init(|| choose_keylog(&self.evidence.run))
             .as_ref()
             .map(Option::as_ref)
             .map_err(|e| Stop::Failed(e.clone()))
     }
 
-    fn load(&self, relative: &str) -> Result<Trace, String> {
+    fn load(&self, path: &Path) -> Result<Trace, String> {
         let empty = KeyLog::default();
         let keylog = match self.keylog() {
             Ok(k) => k.unwrap_or(&empty),
             Err(Stop::Failed(e) | Stop::Unsupported(e)) => return Err(e),
         };
-        let path = self.evidence.run_dir.join(relative);
-        let bytes = std::fs::read(&path)
+        let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read the packet trace {}: {e}", path.display()))?;
         let options = Options {
             server_addrs: self
@@ -130,9 +130,17 @@ impl<'a> Traces<'a> {
         };
         let mut trace = analyze(&bytes, keylog, &options)
             .map_err(|e| format!("cannot analyse the packet trace {}: {e}", path.display()))?;
-        drop_probe_traffic(&mut trace, relative);
+        drop_probe_traffic(&mut trace, &trace_name(&self.evidence.run, path));
         Ok(trace)
     }
+}
+
+/// A trace's path inside the run directory, as warnings name it.
+fn trace_name(run: &Layout, path: &Path) -> String {
+    path.strip_prefix(run.root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// The version of the simulator's WAITFORSERVER probe, "WAIT".
@@ -170,9 +178,9 @@ pub(super) fn drop_probe_traffic(trace: &mut Trace, name: &str) {
 
 /// The client's key log if valid, else the server's; a file that claims to
 /// be a key log but does not parse is an error.
-fn choose_keylog(run_dir: &Path) -> Result<Option<KeyLog>, String> {
-    for side in ["client", "server"] {
-        let path: PathBuf = run_dir.join(side).join("keys.log");
+fn choose_keylog(run: &Layout) -> Result<Option<KeyLog>, String> {
+    for side in [Role::Client, Role::Server] {
+        let path = run.keylog(side);
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };

@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 use crate::catalog::registry::Implementation;
 use crate::catalog::testcases::Protocol;
 use crate::front::config::OutputOptions;
+use crate::layout::{Layout, Role};
 use crate::orchestrate::images::{self, Resolution};
 use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
@@ -50,7 +51,7 @@ pub struct Runner {
     shared: OnceCell<Result<Shared, String>>,
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
-    compliance: Mutex<HashMap<(String, String), Cached<trial::Compliance>>>,
+    compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
     /// Where registry `"build"` paths are relative to.
     build_base: PathBuf,
 }
@@ -137,8 +138,8 @@ impl Runner {
             // As the reference: unsupported trials keep no logs, only the
             // record the matrix is rebuilt from.
             let _ = std::fs::remove_dir_all(dir);
-        } else if let Err(e) = std::fs::write(dir.join("output.txt"), log.text()) {
-            eprintln!("cannot write {}: {e}", dir.join("output.txt").display());
+        } else if let Err(e) = std::fs::write(Layout::new(dir).output(), log.text()) {
+            eprintln!("cannot write {}: {e}", Layout::new(dir).output().display());
         }
         if let Err(e) = record.write_to_dir(dir) {
             eprintln!("cannot write the trial record in {}: {e}", dir.display());
@@ -202,19 +203,19 @@ impl Runner {
         &self,
         docker: &Docker,
         images: &Images,
-        role: &str,
+        role: Role,
         image_id: &str,
     ) -> Result<trial::Compliance, String> {
-        let cell = cache_cell(&self.compliance, (image_id.to_string(), role.to_string()))?;
+        let cell = cache_cell(&self.compliance, (image_id.to_string(), role))?;
         cell.get_or_init(|| async {
-            if let Some(known) = compliance_cache::load(image_id, role) {
+            if let Some(known) = compliance_cache::load(image_id, role.name()) {
                 return Ok(known);
             }
             let prefix = self.next_prefix();
             let result =
                 trial::check_compliance(docker, images, role, &prefix, netsim::SYSCTLS).await;
             if let Ok(c) = &result {
-                compliance_cache::store(image_id, role, c);
+                compliance_cache::store(image_id, role.name(), c);
             }
             result
         })
@@ -249,12 +250,12 @@ impl Runner {
             server: String::new(),
             client: String::new(),
         };
-        for (role, imp) in [("server", &trial.server), ("client", &trial.client)] {
+        for (role, imp) in [(Role::Server, &trial.server), (Role::Client, &trial.client)] {
             match self.impl_image(docker, imp).await {
                 Ok(i) => {
                     log.line(format!("{role} image {} ({})", i.image, i.id));
                     record.images.insert(role.to_string(), i.id.clone());
-                    if role == "server" {
+                    if role == Role::Server {
                         images.server = i.image;
                     } else {
                         images.client = i.image;
@@ -263,8 +264,8 @@ impl Runner {
                 Err(e) => return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name)),
             }
         }
-        for role in ["server", "client"] {
-            let id = record.images.get(role).cloned().unwrap_or_default();
+        for role in Role::ENDPOINTS {
+            let id = record.images.get(role.name()).cloned().unwrap_or_default();
             match self.compliant(docker, &images, role, &id).await {
                 Ok(trial::Compliance::Compliant) => log.line(format!(
                     "{role} is compliant (exit code 127 for an unknown test case)"
@@ -300,10 +301,10 @@ impl Runner {
         let reps = trial.test.repetitions();
         let mut values = Vec::new();
         for rep in 1..=reps {
-            let run_dir = if trial.test.is_measurement() {
-                dir.join(rep.to_string())
+            let run = if trial.test.is_measurement() {
+                Layout::new(dir).repetition(rep)
             } else {
-                dir.to_path_buf()
+                Layout::new(dir)
             };
             if reps > 1 {
                 log.line(format!("repetition {rep} of {reps}"));
@@ -313,7 +314,7 @@ impl Runner {
                 images,
                 test: trial.test,
                 prefix: self.next_prefix(),
-                log_dir: run_dir,
+                run,
                 save_files: self.opts.save_files,
                 sim_sysctls: netsim::SYSCTLS,
                 log,

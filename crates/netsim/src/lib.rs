@@ -29,6 +29,11 @@ pub mod waitserver;
 
 pub use kernel::{CAPABILITIES, SYSCTLS};
 
+/// The capture of the client's side (eth0, "left") in the logs directory.
+pub const CLIENT_SIDE_TRACE: &str = "trace_node_left.pcap";
+/// The capture of the server's side (eth1, "right").
+pub const SERVER_SIDE_TRACE: &str = "trace_node_right.pcap";
+
 use config::Config;
 use forwarder::{Forwarder, Side};
 use iface::{Interface, Sides};
@@ -111,8 +116,8 @@ fn run(config: &Config) -> Result<(), String> {
         println!("running with real-time priority");
     }
     let io_sides: [Side; 2] = [
-        open_side(&sides.left, config, "trace_node_left.pcap")?,
-        open_side(&sides.right, config, "trace_node_right.pcap")?,
+        open_side(&sides.left, config, CLIENT_SIDE_TRACE)?,
+        open_side(&sides.right, config, SERVER_SIDE_TRACE)?,
     ];
     let link = &config.scenario.link;
     let delay_ns: u64 = link.delay.as_nanos() as u64;

@@ -17,6 +17,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::net::{NetworkPair, Subnets};
+use crate::layout::Role;
 
 /// One network attachment: address on it and the names it answers to.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,7 +113,7 @@ impl TrialSetup {
         ContainerSpec {
             name: format!("{}-sim", self.prefix),
             image: s(image),
-            hostname: s("sim"),
+            hostname: s(Role::Sim.name()),
             env: vec![
                 (s("SCENARIO"), self.scenario.clone()),
                 (s("WAITFORSERVER"), s("server:443")),
@@ -127,16 +128,16 @@ impl TrialSetup {
             extra_hosts: vec![(s("server"), self.server_v4())],
             // Left first: the simulator's eth0 is the client side.
             networks: vec![
-                attach(&self.nets.left, sn.left, SIM_HOST, &["sim"]),
-                attach(&self.nets.right, sn.right, SIM_HOST, &["sim"]),
+                attach(&self.nets.left, sn.left, SIM_HOST, &[Role::Sim.name()]),
+                attach(&self.nets.right, sn.right, SIM_HOST, &[Role::Sim.name()]),
             ],
             labels: self.labels.clone(),
         }
     }
 
-    fn endpoint(&self, role: &str, image: &str) -> ContainerSpec {
+    fn endpoint(&self, role: Role, image: &str) -> ContainerSpec {
         let sn = self.nets.subnets;
-        let server = role == "server";
+        let server = role == Role::Server;
         let (testcase, requests, protocols) = if server {
             (
                 &self.server_testcase,
@@ -157,7 +158,7 @@ impl TrialSetup {
         };
         let mut env = vec![
             (s("CRON"), String::new()),
-            (s("ROLE"), s(role)),
+            (s("ROLE"), s(role.name())),
             (s(params), String::new()),
             (s("SSLKEYLOGFILE"), s("/logs/keys.log")),
             (s("QLOGDIR"), s("/logs/qlog/")),
@@ -174,7 +175,7 @@ impl TrialSetup {
         ContainerSpec {
             name: format!("{}-{role}", self.prefix),
             image: s(image),
-            hostname: s(role),
+            hostname: s(role.name()),
             env,
             ro_binds: vec![(www.clone(), s("/www")), (self.certs.clone(), s("/certs"))],
             volumes: vec![s("/downloads"), s("/logs")],
@@ -192,11 +193,11 @@ impl TrialSetup {
     }
 
     pub fn server(&self, image: &str) -> ContainerSpec {
-        self.endpoint("server", image)
+        self.endpoint(Role::Server, image)
     }
 
     pub fn client(&self, image: &str) -> ContainerSpec {
-        self.endpoint("client", image)
+        self.endpoint(Role::Client, image)
     }
 
     /// The crosstraffic pair: a TCP sender on the server side and a receiver
@@ -210,7 +211,15 @@ impl TrialSetup {
             .map(|(_, v)| v.clone())
             .unwrap_or_else(|| s("cubic"));
         let mut env = vec![
-            (s("ROLE"), s(if server_role { "server" } else { "client" })),
+            (
+                s("ROLE"),
+                s(if server_role {
+                    Role::Server
+                } else {
+                    Role::Client
+                }
+                .name()),
+            ),
             (s("IPERF_CONGESTION"), congestion),
         ];
         let (name, network, extra_hosts) = if server_role {
@@ -224,7 +233,7 @@ impl TrialSetup {
                 (s("client46"), client_v6),
             ];
             (
-                "iperf_server",
+                Role::IperfServer,
                 attach(&self.nets.right, sn.right, IPERF_SERVER_HOST, &[]),
                 hosts,
             )
@@ -238,7 +247,7 @@ impl TrialSetup {
                 (s("server46"), v6),
             ];
             (
-                "iperf_client",
+                Role::IperfClient,
                 attach(&self.nets.left, sn.left, IPERF_CLIENT_HOST, &[]),
                 hosts,
             )
@@ -246,7 +255,7 @@ impl TrialSetup {
         ContainerSpec {
             name: format!("{}-{name}", self.prefix),
             image: s(image),
-            hostname: s(name),
+            hostname: s(name.name()),
             env,
             ro_binds: Vec::new(),
             volumes: Vec::new(),

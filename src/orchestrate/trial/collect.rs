@@ -7,6 +7,7 @@ use std::path::Path;
 use super::log::TrialLog;
 use super::resources::Resources;
 use super::RunOnce;
+use crate::layout::{Layout, Role};
 use crate::orchestrate::docker::archive;
 use crate::orchestrate::docker::container;
 use crate::orchestrate::materials::Materials;
@@ -22,13 +23,13 @@ pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
     for (role, id) in &res.containers {
         let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
         ctx.log.block(&format!("{role} console"), &console);
-        if role == "sim" {
+        if *role == Role::Sim {
             sim_last_line = last_line(&console);
         }
-        if role.starts_with("iperf") {
+        if !role.keeps_logs() {
             continue;
         }
-        let dest = ctx.log_dir.join(role);
+        let dest = ctx.run.logs(*role);
         let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
             Ok(file) => tokio::task::spawn_blocking({
                 let dest = dest.clone();
@@ -57,10 +58,10 @@ pub(super) fn last_line(text: &str) -> String {
         .to_string()
 }
 
-pub(super) fn save_www(m: &Materials, log_dir: &Path, log: &TrialLog) {
-    for (src, name) in [(&m.server_www, "server_www"), (&m.client_www, "client_www")] {
-        if let Err(e) = copy_tree(src, &log_dir.join(name)) {
-            log.line(format!("could not save {name}: {e}"));
+pub(super) fn save_www(m: &Materials, run: &Layout, log: &TrialLog) {
+    for (src, role) in [(&m.server_www, Role::Server), (&m.client_www, Role::Client)] {
+        if let Err(e) = copy_tree(src, &run.saved_www(role)) {
+            log.line(format!("could not save {role}_www: {e}"));
         }
     }
 }

@@ -12,6 +12,7 @@ use super::resources::{start_role, teardown, Resources};
 use super::setup::setup_for;
 use super::Images;
 use crate::catalog::testcases::DEFAULT_SCENARIO;
+use crate::layout::Role;
 use crate::orchestrate::docker::container;
 use crate::orchestrate::docker::net;
 use crate::orchestrate::docker::{self as dk};
@@ -30,7 +31,7 @@ pub enum Compliance {
 pub async fn check_compliance(
     docker: &Docker,
     images: &Images,
-    role: &str,
+    role: Role,
     prefix: &str,
     sim_sysctls: &[(&str, &str)],
 ) -> Result<Compliance, String> {
@@ -73,7 +74,7 @@ pub async fn check_compliance(
 pub(super) async fn compliance_inner(
     docker: &Docker,
     images: &Images,
-    role: &str,
+    role: Role,
     prefix: &str,
     m: &Materials,
     sim_sysctls: &[(&str, &str)],
@@ -84,18 +85,18 @@ pub(super) async fn compliance_inner(
     let unknown = crate::orchestrate::materials::files::slug(&mut rand::thread_rng());
     let testcases = (unknown.as_str(), unknown.as_str());
     let setup = setup_for(prefix, nets, m, DEFAULT_SCENARIO, testcases, &[]);
-    let (spec, image) = if role == "server" {
+    let (spec, image) = if role == Role::Server {
         (setup.server(&images.server), &images.server)
     } else {
         let mut sim = setup.sim(&images.sim, sim_sysctls);
         sim.env.retain(|(k, _)| k != "WAITFORSERVER");
         res.containers
-            .push(("sim".into(), create_container(docker, &sim).await?));
-        start_role(docker, res, "sim").await?;
+            .push((Role::Sim, create_container(docker, &sim).await?));
+        start_role(docker, res, Role::Sim).await?;
         (setup.client(&images.client), &images.client)
     };
     res.containers
-        .push((role.to_string(), create_container(docker, &spec).await?));
+        .push((role, create_container(docker, &spec).await?));
     start_role(docker, res, role).await?;
     let id = res.id(role).unwrap_or_default().to_string();
     Ok(match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {

@@ -6,6 +6,7 @@ use super::evidence::gather;
 use super::resources::Resources;
 use super::RunOnce;
 use crate::judge::{self, Verdict};
+use crate::layout::Role;
 use crate::orchestrate::materials::Materials;
 
 /// Which container ended the run.
@@ -39,7 +40,7 @@ pub(super) async fn decide(
             ctx.test.timeout.as_secs()
         )));
     }
-    for (role, code) in [("server", server), ("client", client)] {
+    for (role, code) in [(Role::Server, server), (Role::Client, client)] {
         if code == Some(127) {
             return Ok(Verdict::unsupported(format!(
                 "the {role} does not support this test case (exit code 127)"

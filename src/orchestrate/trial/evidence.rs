@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::resources::Resources;
 use super::RunOnce;
 use crate::judge::{Evidence, Negotiated};
+use crate::layout::Role;
 use crate::orchestrate::docker::archive::{self, Expected};
 use crate::orchestrate::docker::net;
 use crate::orchestrate::materials::Materials;
@@ -50,18 +51,15 @@ pub(super) async fn read_small(ctx: &RunOnce<'_>, id: &str, path: &str) -> Optio
 }
 
 pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
-    let client = res.id("client").unwrap_or_default();
-    let server = res.id("server").unwrap_or_default();
-    let save = |side: &str| {
-        ctx.save_files
-            .then(|| ctx.log_dir.join(format!("{side}_downloads")))
-    };
+    let client = res.id(Role::Client).unwrap_or_default();
+    let server = res.id(Role::Server).unwrap_or_default();
+    let save = |side: Role| ctx.save_files.then(|| ctx.run.saved_downloads(side));
     let mut files = Ok(());
     if !m.client_downloads.is_empty() {
-        files = check_side(ctx, client, &m.client_downloads, save("client")).await;
+        files = check_side(ctx, client, &m.client_downloads, save(Role::Client)).await;
     }
     if files.is_ok() && !m.server_downloads.is_empty() {
-        files = check_side(ctx, server, &m.server_downloads, save("server")).await;
+        files = check_side(ctx, server, &m.server_downloads, save(Role::Server)).await;
     }
     let negotiated = match &m.negotiated {
         Some(expected) => Some(Negotiated {
@@ -87,7 +85,7 @@ pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) ->
     Evidence {
         files,
         negotiated,
-        run_dir: ctx.log_dir.clone(),
+        run: ctx.run.clone(),
         server_addrs: addrs(|s| s.right),
         client_addrs: addrs(|s| s.left),
         file_count: sizes.len(),

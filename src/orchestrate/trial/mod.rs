@@ -21,7 +21,6 @@ mod resources;
 mod setup;
 
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -29,6 +28,7 @@ use futures_util::FutureExt;
 
 use crate::catalog::testcases::{ExtraContainer, TestCase};
 use crate::judge::Verdict;
+use crate::layout::{Layout, Role};
 use crate::orchestrate::docker::container;
 use crate::orchestrate::docker::net;
 use crate::orchestrate::docker::{self as dk};
@@ -59,7 +59,7 @@ pub struct RunOnce<'a> {
     pub test: &'static TestCase,
     /// Names every object of the run: `interop-<pid>-<seq>`.
     pub prefix: String,
-    pub log_dir: PathBuf,
+    pub run: Layout,
     pub save_files: bool,
     pub sim_sysctls: &'a [(&'a str, &'a str)],
     pub log: &'a TrialLog,
@@ -117,7 +117,7 @@ pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
     teardown(ctx.docker, &res).await;
     timings.teardown = t_down.elapsed();
     if verdict.outcome == crate::outcome::Outcome::Failed && ctx.save_files {
-        save_www(&m, &ctx.log_dir, ctx.log);
+        save_www(&m, &ctx.run, ctx.log);
     }
     report(verdict, timings)
 }
@@ -164,18 +164,18 @@ async fn execute_inner(
     create(
         ctx,
         res,
-        "sim",
+        Role::Sim,
         &setup.sim(&ctx.images.sim, ctx.sim_sysctls),
     )
     .await?;
-    create(ctx, res, "server", &setup.server(&ctx.images.server)).await?;
-    create(ctx, res, "client", &setup.client(&ctx.images.client)).await?;
+    create(ctx, res, Role::Server, &setup.server(&ctx.images.server)).await?;
+    create(ctx, res, Role::Client, &setup.client(&ctx.images.client)).await?;
     for extra in ctx.test.extra_containers {
         let server_side = *extra == ExtraContainer::IperfServer;
         let role = if server_side {
-            "iperf_server"
+            Role::IperfServer
         } else {
-            "iperf_client"
+            Role::IperfClient
         };
         create(ctx, res, role, &setup.iperf(&ctx.images.iperf, server_side)).await?;
     }
@@ -186,10 +186,15 @@ async fn execute_inner(
     ));
     // The simulator first (as compose's depends_on), then the rest at once:
     // the client itself waits until the simulated link is up.
-    start_role(ctx.docker, res, "sim").await?;
+    start_role(ctx.docker, res, Role::Sim).await?;
     timings.before_client = t0.elapsed();
-    let rest = ["server", "iperf_server", "iperf_client", "client"]
-        .map(|r| start_role(ctx.docker, res, r));
+    let rest = [
+        Role::Server,
+        Role::IperfServer,
+        Role::IperfClient,
+        Role::Client,
+    ]
+    .map(|r| start_role(ctx.docker, res, r));
     for started in futures_util::future::join_all(rest).await {
         started?;
     }
@@ -210,25 +215,25 @@ async fn execute_inner(
         ));
     }
     let sim_last_line = collect_logs(ctx, res).await;
-    let code = |r: &str| {
+    let code = |r: Role| {
         codes
             .iter()
-            .find(|(role, _)| role == r)
+            .find(|(role, _)| *role == r)
             .and_then(|(_, c)| *c)
     };
     let ended = Ended {
         ending,
-        server: code("server"),
-        client: code("client"),
-        sim: code("sim"),
+        server: code(Role::Server),
+        client: code(Role::Client),
+        sim: code(Role::Sim),
         sim_last_line,
     };
     decide(ctx, m, res, &ended).await
 }
 
 async fn wait_for_end(ctx: &RunOnce<'_>, res: &Resources) -> Ending {
-    let id = |r: &str| res.id(r).unwrap_or_default().to_string();
-    let (client, server, sim) = (id("client"), id("server"), id("sim"));
+    let id = |r: Role| res.id(r).unwrap_or_default().to_string();
+    let (client, server, sim) = (id(Role::Client), id(Role::Server), id(Role::Sim));
     tokio::select! {
         _ = container::wait_exit(ctx.docker, &client) => Ending::Client,
         _ = container::wait_exit(ctx.docker, &server) => Ending::Server,

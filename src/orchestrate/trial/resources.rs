@@ -7,6 +7,7 @@ use bollard::Docker;
 
 use super::memlock::create_container;
 use super::RunOnce;
+use crate::layout::Role;
 use crate::orchestrate::docker::container::{self, ContainerSpec};
 use crate::orchestrate::docker::net::{self, NetworkPair};
 use crate::orchestrate::docker::{self as dk};
@@ -15,14 +16,14 @@ use crate::orchestrate::docker::{self as dk};
 #[derive(Default)]
 pub(super) struct Resources {
     pub(super) nets: Option<NetworkPair>,
-    pub(super) containers: Vec<(String, String)>,
+    pub(super) containers: Vec<(Role, String)>,
 }
 
 impl Resources {
-    pub(super) fn id(&self, role: &str) -> Option<&str> {
+    pub(super) fn id(&self, role: Role) -> Option<&str> {
         self.containers
             .iter()
-            .find(|(r, _)| r == role)
+            .find(|(r, _)| *r == role)
             .map(|(_, id)| id.as_str())
     }
 }
@@ -39,9 +40,9 @@ pub(super) async fn teardown(docker: &Docker, res: &Resources) {
 }
 
 /// Starts `role` (if it exists).
-pub(super) async fn start_role(docker: &Docker, res: &Resources, role: &str) -> Result<(), String> {
+pub(super) async fn start_role(docker: &Docker, res: &Resources, role: Role) -> Result<(), String> {
     match res.id(role) {
-        Some(id) => container::start(docker, id, role).await,
+        Some(id) => container::start(docker, id, role.name()).await,
         None => Ok(()),
     }
 }
@@ -49,11 +50,11 @@ pub(super) async fn start_role(docker: &Docker, res: &Resources, role: &str) -> 
 pub(super) async fn create(
     ctx: &RunOnce<'_>,
     res: &mut Resources,
-    role: &str,
+    role: Role,
     spec: &ContainerSpec,
 ) -> Result<(), String> {
     let id = create_container(ctx.docker, spec).await?;
-    res.containers.push((role.to_string(), id));
+    res.containers.push((role, id));
     Ok(())
 }
 
@@ -66,7 +67,7 @@ pub(super) async fn stop_all(docker: &Docker, res: &Resources) {
     futures_util::future::join_all(stops).await;
 }
 
-pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(String, Option<i64>)> {
+pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(Role, Option<i64>)> {
     let mut out = Vec::new();
     for (role, id) in &res.containers {
         let code = docker
@@ -75,7 +76,7 @@ pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(String,
             .ok()
             .and_then(|i| i.state)
             .and_then(|s| s.exit_code);
-        out.push((role.clone(), code));
+        out.push((*role, code));
     }
     out
 }
