@@ -4,12 +4,13 @@
 //!
 //! `catalog` (implementations, test cases) → `plan` (the trials of a run) →
 //! `orchestrate` (materials, images, Docker, the simulator: one run leaves a
-//! run directory) → `judge` (the run directory's downloads and traces
-//! against the test's rule: a verdict) → `outcome` (the record a trial
+//! run directory) → `analyse` (its traces and key logs read once) → `judge`
+//! (evidence and analysis against the test's rule, no I/O: a verdict) → `outcome` (the record a trial
 //! leaves) → `report` (matrix, result.json). `front` holds the two ways in:
 //! the command line and the cargo-test harness. `layout` names the
 //! containers of a run and the files of its directory for every stage.
 
+pub mod analyse;
 pub mod catalog;
 pub mod front;
 pub mod judge;

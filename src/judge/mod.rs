@@ -1,10 +1,11 @@
 //! Judging a run that ended normally: the pass rules of contract sections 4
 //! and 5, from the downloads and the two packet traces of the run.
 //!
-//! Stage 4. Input: the test case and the [`Evidence`] the orchestrator
-//! gathered (download check, negotiated protocols, the run directory with
-//! its traces and key logs, the endpoints' addresses). Output: a [`Verdict`]
-//! (outcome, one-sentence reason, notes, a measurement's value).
+//! Stage 5. Input: the test case, the [`Evidence`] the orchestrator
+//! gathered (download check, negotiated protocols, the endpoints'
+//! addresses, file sizes) and the [`Analysis`] of the run's traces. Output:
+//! a [`Verdict`] (outcome, one-sentence reason, notes, a measurement's
+//! value). No I/O: everything it reads is handed in.
 
 mod common;
 mod goodput;
@@ -15,8 +16,8 @@ mod stop;
 mod traces;
 mod transport_rules;
 
+use crate::analyse::Analysis;
 use crate::catalog::testcases::TestCase;
-use crate::layout::Layout;
 use crate::outcome::Outcome;
 
 pub use stop::Stop;
@@ -59,9 +60,6 @@ pub struct Evidence {
     pub files: Result<(), String>,
     /// WebTransport handshake: the protocol each side wrote, if any.
     pub negotiated: Option<Negotiated>,
-    /// The run's directory: the simulator's two traces, the endpoints' key
-    /// logs.
-    pub run: Layout,
     /// The server's and the client's addresses in this run (IPv4, IPv6).
     pub server_addrs: Vec<std::net::IpAddr>,
     pub client_addrs: Vec<std::net::IpAddr>,
@@ -75,7 +73,6 @@ impl Default for Evidence {
         Evidence {
             files: Ok(()),
             negotiated: None,
-            run: Layout::default(),
             server_addrs: Vec::new(),
             client_addrs: Vec::new(),
             file_count: 0,
@@ -91,14 +88,15 @@ pub struct Negotiated {
     pub server: Option<String>,
 }
 
-/// Decides a run whose client (or server) exited 0.
-pub fn judge(test: &TestCase, e: &Evidence) -> Verdict {
+/// Decides a run whose client (or server) exited 0, from what the
+/// orchestrator gathered and the analysed traces; reads no files.
+pub fn judge(test: &TestCase, e: &Evidence, analysis: &Analysis) -> Verdict {
     if let Some(n) = &e.negotiated {
         if let Some(reason) = negotiation_problem(n) {
             return Verdict::failed(reason);
         }
     }
-    let traces = Traces::new(e);
+    let traces = Traces::new(analysis, &e.server_addrs);
     let decided = decide(test, e, &traces);
     let mut verdict = match decided {
         Ok(value) => Verdict {
@@ -154,3 +152,6 @@ fn negotiation_problem(n: &Negotiated) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod analysis_tests;

@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::analyse::{analyse, Capture, Inputs, KeyLogFile};
+use crate::layout::{Layout, Role};
+
 use quic_trace::{ConnectionId, Frame, PacketType, QuicPacket, Trace};
 
 use super::*;
@@ -15,37 +18,55 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A run directory holding `capture` as both traces and `keys` as the
-/// client's key log; removed on drop.
-struct RunDir(PathBuf);
+/// A run held in memory: `capture` as both traces (loopback fixtures) and
+/// `keys` as the client's key log. No files: the analysis is pure.
+struct Run {
+    client: Option<Vec<u8>>,
+    server: Option<Vec<u8>>,
+    keys: Option<Vec<u8>>,
+}
 
-impl RunDir {
-    fn new(capture: Option<&str>, keys: Option<&[u8]>) -> RunDir {
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("interop-checks-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for sub in ["sim", "client", "server"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
+impl Run {
+    fn new(capture: Option<&str>, keys: Option<&[u8]>) -> Run {
+        let bytes = capture.map(|c| std::fs::read(fixture(c)).unwrap());
+        Run {
+            client: bytes.clone(),
+            server: bytes,
+            keys: keys.map(<[u8]>::to_vec),
         }
-        if let Some(c) = capture {
-            for side in ["left", "right"] {
-                std::fs::copy(fixture(c), dir.join(format!("sim/trace_node_{side}.pcap"))).unwrap();
-            }
-        }
-        if let Some(k) = keys {
-            std::fs::write(dir.join("client/keys.log"), k).unwrap();
-        }
-        RunDir(dir)
     }
 
-    fn with_fixture_keys(capture: &str, keys: &str) -> RunDir {
-        RunDir::new(Some(capture), Some(&std::fs::read(fixture(keys)).unwrap()))
+    fn with_fixture_keys(capture: &str, keys: &str) -> Run {
+        Run::new(Some(capture), Some(&std::fs::read(fixture(keys)).unwrap()))
+    }
+
+    fn analysis(&self) -> Analysis {
+        let layout = Layout::new("/run");
+        let capture = |path: PathBuf, bytes: &Option<Vec<u8>>| Capture {
+            name: path.strip_prefix("/run").unwrap().display().to_string(),
+            bytes: bytes
+                .clone()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound)),
+            path,
+        };
+        analyse(Inputs {
+            keylogs: self
+                .keys
+                .iter()
+                .map(|bytes| KeyLogFile {
+                    role: Role::Client,
+                    path: layout.keylog(Role::Client),
+                    bytes: bytes.clone(),
+                })
+                .collect(),
+            client: capture(layout.client_side_trace(), &self.client),
+            server: capture(layout.server_side_trace(), &self.server),
+            server_addrs: Vec::new(),
+        })
     }
 
     fn evidence(&self, file_bytes: u64) -> Evidence {
         Evidence {
-            run: crate::layout::Layout::new(&self.0),
             file_count: 1,
             file_bytes,
             ..Default::default()
@@ -53,15 +74,9 @@ impl RunDir {
     }
 }
 
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn judge_named(name: &str, run: &RunDir) -> Verdict {
+fn judge_named(name: &str, run: &Run) -> Verdict {
     let t = find(Protocol::Quic, name).unwrap();
-    judge(t, &run.evidence(150_000))
+    judge(t, &run.evidence(150_000), &run.analysis())
 }
 
 fn assert_outcome(v: &Verdict, want: Outcome, reason_part: &str) {
@@ -71,30 +86,34 @@ fn assert_outcome(v: &Verdict, want: Outcome, reason_part: &str) {
 
 #[test]
 fn handshake_passes_on_a_plain_v1_capture() {
-    let run = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let run = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(&judge_named("handshake", &run), Outcome::Succeeded, "");
     assert_outcome(&judge_named("transfer", &run), Outcome::Succeeded, "");
 }
 
 #[test]
 fn file_problems_fail_with_their_reason() {
-    let run = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let run = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     let t = find(Protocol::Quic, "transfer").unwrap();
     let mut e = run.evidence(0);
     e.files = Err("file x was not downloaded".into());
-    assert_outcome(&judge(t, &e), Outcome::Failed, "file x was not downloaded");
+    assert_outcome(
+        &judge(t, &e, &run.analysis()),
+        Outcome::Failed,
+        "file x was not downloaded",
+    );
 }
 
 #[test]
 fn retry_rule_and_handshake_forbidding_retry() {
-    let run = RunDir::with_fixture_keys("aioquic-retry.pcap", "aioquic-retry.client.keys");
+    let run = Run::with_fixture_keys("aioquic-retry.pcap", "aioquic-retry.client.keys");
     assert_outcome(&judge_named("retry", &run), Outcome::Succeeded, "");
     assert_outcome(
         &judge_named("handshake", &run),
         Outcome::Failed,
         "expected no Retry",
     );
-    let plain = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let plain = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("retry", &plain),
         Outcome::Failed,
@@ -104,9 +123,9 @@ fn retry_rule_and_handshake_forbidding_retry() {
 
 #[test]
 fn chacha20_only() {
-    let run = RunDir::with_fixture_keys("aioquic-chacha20.pcap", "aioquic-chacha20.client.keys");
+    let run = Run::with_fixture_keys("aioquic-chacha20.pcap", "aioquic-chacha20.client.keys");
     assert_outcome(&judge_named("chacha20", &run), Outcome::Succeeded, "");
-    let aes = RunDir::with_fixture_keys("aioquic-aes256.pcap", "aioquic-aes256.client.keys");
+    let aes = Run::with_fixture_keys("aioquic-aes256.pcap", "aioquic-aes256.client.keys");
     assert_outcome(
         &judge_named("chacha20", &aes),
         Outcome::Failed,
@@ -116,7 +135,7 @@ fn chacha20_only() {
 
 #[test]
 fn multiplexing_reads_the_stream_limit() {
-    let run = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let run = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     let v = judge_named("multiplexing", &run);
     // aioquic announces 128 bidirectional streams.
     assert_outcome(&v, Outcome::Succeeded, "");
@@ -124,14 +143,14 @@ fn multiplexing_reads_the_stream_limit() {
 
 #[test]
 fn keys_needed_without_key_log_is_unsupported() {
-    let run = RunDir::new(Some("aioquic-v1.pcap"), None);
+    let run = Run::new(Some("aioquic-v1.pcap"), None);
     assert_outcome(
         &judge_named("multiplexing", &run),
         Outcome::Unsupported,
         "key log",
     );
     assert_outcome(&judge_named("handshake", &run), Outcome::Succeeded, "");
-    let no_label = RunDir::new(Some("aioquic-v1.pcap"), Some(b"CLIENT_RANDOM 00 00\n"));
+    let no_label = Run::new(Some("aioquic-v1.pcap"), Some(b"CLIENT_RANDOM 00 00\n"));
     assert_outcome(
         &judge_named("keyupdate", &no_label),
         Outcome::Unsupported,
@@ -141,7 +160,7 @@ fn keys_needed_without_key_log_is_unsupported() {
 
 #[test]
 fn garbage_key_log_and_missing_trace_fail_clearly() {
-    let garbage = RunDir::new(
+    let garbage = Run::new(
         Some("aioquic-v1.pcap"),
         Some(b"SERVER_HANDSHAKE_TRAFFIC_SECRET not hex at all\n"),
     );
@@ -150,18 +169,14 @@ fn garbage_key_log_and_missing_trace_fail_clearly() {
         Outcome::Failed,
         "key log is unreadable",
     );
-    let missing = RunDir::new(None, None);
+    let missing = Run::new(None, None);
     assert_outcome(
         &judge_named("handshake", &missing),
         Outcome::Failed,
         "cannot read the packet trace",
     );
-    let truncated = RunDir::new(None, None);
-    std::fs::write(
-        truncated.0.join("sim/trace_node_right.pcap"),
-        b"\xd4\xc3\xb2",
-    )
-    .unwrap();
+    let mut truncated = Run::new(None, None);
+    truncated.server = Some(b"\xd4\xc3\xb2".to_vec());
     assert_outcome(
         &judge_named("handshake", &truncated),
         Outcome::Failed,
@@ -171,7 +186,7 @@ fn garbage_key_log_and_missing_trace_fail_clearly() {
 
 #[test]
 fn resumption_and_zero_rtt() {
-    let run = RunDir::with_fixture_keys(
+    let run = Run::with_fixture_keys(
         "aioquic-resumption-0rtt.pcapng",
         "aioquic-resumption-0rtt.client.keys",
     );
@@ -183,14 +198,14 @@ fn resumption_and_zero_rtt() {
         "expected 1 handshake, saw 2",
     );
     // Without keys the 0-RTT check falls back to the encrypted lengths.
-    let no_keys = RunDir::new(Some("aioquic-resumption-0rtt.pcapng"), None);
+    let no_keys = Run::new(Some("aioquic-resumption-0rtt.pcapng"), None);
     assert_outcome(&judge_named("zerortt", &no_keys), Outcome::Succeeded, "");
     assert_outcome(
         &judge_named("resumption", &no_keys),
         Outcome::Unsupported,
         "",
     );
-    let one = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let one = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("resumption", &one),
         Outcome::Failed,
@@ -200,9 +215,9 @@ fn resumption_and_zero_rtt() {
 
 #[test]
 fn key_update_seen_both_ways() {
-    let run = RunDir::with_fixture_keys("aioquic-keyupdate.pcap", "aioquic-keyupdate.client.keys");
+    let run = Run::with_fixture_keys("aioquic-keyupdate.pcap", "aioquic-keyupdate.client.keys");
     assert_outcome(&judge_named("keyupdate", &run), Outcome::Succeeded, "");
-    let plain = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let plain = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("keyupdate", &plain),
         Outcome::Failed,
@@ -212,12 +227,12 @@ fn key_update_seen_both_ways() {
 
 #[test]
 fn ecn_marks_and_ack_counts() {
-    let go = RunDir::with_fixture_keys("quicgo-transfer.pcap", "quicgo-transfer.client.keys");
+    let go = Run::with_fixture_keys("quicgo-transfer.pcap", "quicgo-transfer.client.keys");
     assert_outcome(&judge_named("ecn", &go), Outcome::Succeeded, "");
-    let ce = RunDir::with_fixture_keys("aioquic-ecn-nft.pcap", "aioquic-ecn-nft.client.keys");
+    let ce = Run::with_fixture_keys("aioquic-ecn-nft.pcap", "aioquic-ecn-nft.client.keys");
     let v = judge_named("ecn", &ce);
     assert_eq!(v.outcome, Outcome::Failed, "{v:?}");
-    let plain = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let plain = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("ecn", &plain),
         Outcome::Failed,
@@ -227,14 +242,14 @@ fn ecn_marks_and_ack_counts() {
 
 #[test]
 fn v2_versions() {
-    let run = RunDir::with_fixture_keys("aioquic-v2.pcapng", "aioquic-v2.client.keys");
+    let run = Run::with_fixture_keys("aioquic-v2.pcapng", "aioquic-v2.client.keys");
     assert_outcome(&judge_named("v2", &run), Outcome::Succeeded, "");
     assert_outcome(
         &judge_named("handshake", &run),
         Outcome::Failed,
         "0x6b3343cf",
     );
-    let v1 = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let v1 = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("v2", &v1),
         Outcome::Failed,
@@ -244,18 +259,18 @@ fn v2_versions() {
 
 #[test]
 fn ipv6_only_from_the_server() {
-    let v6 = RunDir::with_fixture_keys(
+    let v6 = Run::with_fixture_keys(
         "aioquic-v6-h3-nanos.pcap",
         "aioquic-v6-h3-nanos.client.keys",
     );
     assert_outcome(&judge_named("ipv6", &v6), Outcome::Succeeded, "");
-    let v4 = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let v4 = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(&judge_named("ipv6", &v4), Outcome::Failed, "over IPv4");
 }
 
 #[test]
 fn rebinding_is_validated() {
-    let port = RunDir::with_fixture_keys(
+    let port = Run::with_fixture_keys(
         "aioquic-rebind-relay.pcap",
         "aioquic-rebind-relay.client.keys",
     );
@@ -265,12 +280,12 @@ fn rebinding_is_validated() {
         Outcome::Failed,
         "only one client address",
     );
-    let addr = RunDir::with_fixture_keys(
+    let addr = Run::with_fixture_keys(
         "aioquic-rebind-addr-relay.pcap",
         "aioquic-rebind-addr-relay.client.keys",
     );
     assert_outcome(&judge_named("rebind-addr", &addr), Outcome::Succeeded, "");
-    let plain = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let plain = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     assert_outcome(
         &judge_named("rebind-port", &plain),
         Outcome::Failed,
@@ -280,7 +295,7 @@ fn rebinding_is_validated() {
 
 #[test]
 fn goodput_from_server_one_rtt_times() {
-    let run = RunDir::with_fixture_keys("quicgo-transfer.pcap", "quicgo-transfer.client.keys");
+    let run = Run::with_fixture_keys("quicgo-transfer.pcap", "quicgo-transfer.client.keys");
     let v = judge_named("goodput", &run);
     assert_eq!(v.outcome, Outcome::Succeeded, "{v:?}");
     let kbps = v.value.unwrap();
@@ -435,6 +450,7 @@ fn path_challenge_must_open_each_new_path_and_be_answered() {
 #[test]
 fn webtransport_protocol_negotiation() {
     let t = find(Protocol::WebTransport, "handshake").unwrap();
+    let none = Run::new(None, None).analysis();
     let n = |c: Option<&str>, s: Option<&str>| Evidence {
         files: Ok(()),
         negotiated: Some(Negotiated {
@@ -445,17 +461,16 @@ fn webtransport_protocol_negotiation() {
         ..Default::default()
     };
     assert_eq!(
-        judge(t, &n(Some("a"), Some("b"))).reason,
+        judge(t, &n(Some("a"), Some("b")), &none).reason,
         "the client negotiated \"a\", expected \"b\""
     );
     assert_eq!(
-        judge(t, &n(Some("b"), None)).reason,
+        judge(t, &n(Some("b"), None), &none).reason,
         "the server wrote no negotiated_protocol.txt in /downloads"
     );
-    let run = RunDir::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
-    let mut ok = n(Some("b\n"), Some("b"));
-    ok.run = crate::layout::Layout::new(&run.0);
-    assert_eq!(judge(t, &ok).outcome, Outcome::Succeeded);
+    let run = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
+    let ok = n(Some("b\n"), Some("b"));
+    assert_eq!(judge(t, &ok, &run.analysis()).outcome, Outcome::Succeeded);
 }
 
 fn crypto_initial(frame: u64, src: &str, dst: &str) -> QuicPacket {
@@ -530,17 +545,17 @@ fn zero_rtt_limits_one_rtt_bytes() {
 
 #[test]
 fn multiconnect_counts_one_handshake_per_file() {
-    let run = RunDir::with_fixture_keys(
+    let run = Run::with_fixture_keys(
         "aioquic-resumption-0rtt.pcapng",
         "aioquic-resumption-0rtt.client.keys",
     );
     let t = find(Protocol::Quic, "handshakeloss").unwrap();
     let mut e = run.evidence(0);
     e.file_count = 2;
-    assert_outcome(&judge(t, &e), Outcome::Succeeded, "");
+    assert_outcome(&judge(t, &e, &run.analysis()), Outcome::Succeeded, "");
     e.file_count = 50;
     assert_outcome(
-        &judge(t, &e),
+        &judge(t, &e, &run.analysis()),
         Outcome::Failed,
         "expected 50 handshakes, saw 2",
     );
@@ -563,13 +578,13 @@ fn probe_answers_are_not_server_traffic() {
     vn.dcid = empty;
     vn.scid = Some(ConnectionId::new(&[6; 8]).unwrap());
     let mut t = trace(vec![initial.clone(), vn]);
-    traces::drop_probe_traffic(&mut t, "x");
+    crate::analyse::drop_probe_traffic(&mut t, "x");
     assert_eq!(t.packets.len(), 1);
     assert_eq!(t.warnings.len(), 1);
     let mut answer = packet(9, SERVER, CLIENT, PacketType::VersionNegotiation, 27);
     answer.dcid = empty;
     answer.scid = Some(initial.dcid);
     let mut t = trace(vec![initial, answer]);
-    traces::drop_probe_traffic(&mut t, "x");
+    crate::analyse::drop_probe_traffic(&mut t, "x");
     assert_eq!(t.packets.len(), 2);
 }

@@ -1,25 +1,21 @@
-//! Loads the two captures of a run at most once each, decrypting with the
-//! key log the contract prefers (the client's, else the server's).
+//! The judge's view of a run's two traces: already decoded by the analysis
+//! stage, here only handed to rules, with who counts as the server.
 
-use std::cell::OnceCell;
-use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::cell::Cell;
+use std::net::IpAddr;
 
-use quic_trace::{analyze, Direction, KeyLog, Options, QuicPacket, Trace};
+use quic_trace::{Direction, QuicPacket, Trace};
 
 use super::stop::Stop;
-use super::Evidence;
-use crate::layout::{Layout, Role};
+use crate::analyse::Analysis;
 
-/// The label whose presence makes a key log "valid" (contract section 4).
-const HANDSHAKE_SECRET_LABEL: &str = "SERVER_HANDSHAKE_TRAFFIC_SECRET";
-
-/// The client-side and server-side traces of one run, parsed on first use.
+/// The client-side and server-side traces of one run.
 pub struct Traces<'a> {
-    evidence: &'a Evidence,
-    keylog: OnceCell<Result<Option<KeyLog>, String>>,
-    client: OnceCell<Result<Trace, String>>,
-    server: OnceCell<Result<Trace, String>>,
+    analysis: &'a Analysis,
+    server_ips: &'a [IpAddr],
+    /// Which traces a rule looked at: only their decoder warnings are
+    /// worth a note.
+    read: [Cell<bool>; 2],
 }
 
 /// One capture plus who counts as the server in it.
@@ -54,147 +50,53 @@ impl<'a> Side<'a> {
 }
 
 impl<'a> Traces<'a> {
-    pub fn new(evidence: &'a Evidence) -> Traces<'a> {
+    pub fn new(analysis: &'a Analysis, server_ips: &'a [IpAddr]) -> Traces<'a> {
         Traces {
-            evidence,
-            keylog: OnceCell::new(),
-            client: OnceCell::new(),
-            server: OnceCell::new(),
+            analysis,
+            server_ips,
+            read: [Cell::new(false), Cell::new(false)],
         }
     }
 
     /// Unsupported when neither side wrote a valid key log.
     pub fn require_keys(&self) -> Result<(), Stop> {
-        match self.keylog()? {
-            Some(_) => Ok(()),
-            None => Err(Stop::Unsupported(
+        match &self.analysis.keylog {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Stop::Unsupported(
                 "neither the client nor the server wrote a key log with a SERVER_HANDSHAKE_TRAFFIC_SECRET, so the packets cannot be decrypted".into(),
             )),
+            Err(e) => Err(Stop::Failed(e.clone())),
         }
     }
 
     /// The client's side of the link.
     pub fn client(&self) -> Result<Side<'_>, Stop> {
-        let trace = self
-            .client
-            .get_or_init(|| self.load(&self.evidence.run.client_side_trace()))
-            .as_ref()
-            .map_err(|e| Stop::Failed(e.clone()))?;
-        Ok(Side::new(trace, &self.evidence.server_addrs))
+        self.side(0, &self.analysis.client)
     }
 
     /// The server's side of the link.
     pub fn server(&self) -> Result<Side<'_>, Stop> {
-        let trace = self
-            .server
-            .get_or_init(|| self.load(&self.evidence.run.server_side_trace()))
-            .as_ref()
-            .map_err(|e| Stop::Failed(e.clone()))?;
-        Ok(Side::new(trace, &self.evidence.server_addrs))
+        self.side(1, &self.analysis.server)
     }
 
-    /// Warnings the decoder gave for the traces parsed so far.
+    fn side<'s>(&'s self, i: usize, trace: &'s Result<Trace, String>) -> Result<Side<'s>, Stop> {
+        self.read[i].set(true);
+        let trace = trace.as_ref().map_err(|e| Stop::Failed(e.clone()))?;
+        Ok(Side::new(trace, self.server_ips))
+    }
+
+    /// Warnings the decoder gave for the traces the rule read.
     pub fn warnings(&self) -> Vec<String> {
+        let sides = [
+            ("client-side", &self.analysis.client),
+            ("server-side", &self.analysis.server),
+        ];
         let mut out = Vec::new();
-        for (name, cell) in [("client-side", &self.client), ("server-side", &self.server)] {
-            if let Some(Ok(t)) = cell.get() {
+        for (read, (name, trace)) in self.read.iter().zip(sides) {
+            if let (true, Ok(t)) = (read.get(), trace) {
                 out.extend(t.warnings.iter().map(|w| format!("{name} trace: {w}")));
             }
         }
         out
     }
-
-    fn keylog(&self) -> Result<Option<&KeyLog>, Stop> {
-        self.keylog
-            .get_or_init(|| choose_keylog(&self.evidence.run))
-            .as_ref()
-            .map(Option::as_ref)
-            .map_err(|e| Stop::Failed(e.clone()))
-    }
-
-    fn load(&self, path: &Path) -> Result<Trace, String> {
-        let empty = KeyLog::default();
-        let keylog = match self.keylog() {
-            Ok(k) => k.unwrap_or(&empty),
-            Err(Stop::Failed(e) | Stop::Unsupported(e)) => return Err(e),
-        };
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("cannot read the packet trace {}: {e}", path.display()))?;
-        let options = Options {
-            server_addrs: self
-                .evidence
-                .server_addrs
-                .iter()
-                .map(|ip| SocketAddr::new(*ip, 0))
-                .collect(),
-        };
-        let mut trace = analyze(&bytes, keylog, &options)
-            .map_err(|e| format!("cannot analyse the packet trace {}: {e}", path.display()))?;
-        drop_probe_traffic(&mut trace, &trace_name(&self.evidence.run, path));
-        Ok(trace)
-    }
-}
-
-/// A trace's path inside the run directory, as warnings name it.
-fn trace_name(run: &Layout, path: &Path) -> String {
-    path.strip_prefix(run.root())
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
-/// The version of the simulator's WAITFORSERVER probe, "WAIT".
-const PROBE_VERSION: u32 = 0x5741_4954;
-
-/// Removes the simulator's WAITFORSERVER probes and the Version Negotiation
-/// packets answering them: the reference's capture never holds them (its
-/// probes do not cross the simulated link), and a VN that answers no client
-/// Initial of the trace cannot belong to the test.
-pub(super) fn drop_probe_traffic(trace: &mut Trace, name: &str) {
-    // A VN answers an Initial by swapping its connection IDs (RFC 9000 §17.2.1).
-    let initials: std::collections::BTreeSet<(quic_trace::ConnectionId, quic_trace::ConnectionId)> =
-        trace
-            .packets
-            .iter()
-            .filter(|p| p.packet_type == quic_trace::PacketType::Initial)
-            .filter_map(|p| Some((p.scid?, p.dcid)))
-            .collect();
-    let before = trace.packets.len();
-    trace.packets.retain(|p| {
-        let probe = p.version == PROBE_VERSION;
-        let probe_answer = p.packet_type == quic_trace::PacketType::VersionNegotiation
-            && !p
-                .scid
-                .is_some_and(|scid| initials.contains(&(p.dcid, scid)));
-        !(probe || probe_answer)
-    });
-    let dropped = before - trace.packets.len();
-    if dropped > 0 {
-        trace.warnings.push(format!(
-            "{dropped} packets of the simulator's WAITFORSERVER probe (or Version Negotiation answering no Initial of {name}) were left out"
-        ));
-    }
-}
-
-/// The client's key log if valid, else the server's; a file that claims to
-/// be a key log but does not parse is an error.
-fn choose_keylog(run: &Layout) -> Result<Option<KeyLog>, String> {
-    for side in [Role::Client, Role::Server] {
-        let path = run.keylog(side);
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        if !contains(&bytes, HANDSHAKE_SECRET_LABEL.as_bytes()) {
-            continue;
-        }
-        let mut log = KeyLog::default();
-        log.add_text(&bytes, &path.display().to_string())
-            .map_err(|e| format!("the {side}'s key log is unreadable: {e}"))?;
-        return Ok(Some(log));
-    }
-    Ok(None)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -1,7 +1,7 @@
 //! From trial records to what people and CI read: the interop matrix
 //! (terminal and Markdown), result.json, shard merging and log-dir rebuilds.
 //!
-//! Stage 5. Input: [`TrialRecord`]s, fresh from a run or read back from a
+//! Stage 6. Input: [`TrialRecord`]s, fresh from a run or read back from a
 //! log directory. Output: the matrix text and result.json, the reference's
 //! exact fields.
 

@@ -5,6 +5,7 @@
 use super::evidence::gather;
 use super::resources::Resources;
 use super::RunOnce;
+use crate::analyse;
 use crate::judge::{self, Verdict};
 use crate::layout::Role;
 use crate::orchestrate::materials::Materials;
@@ -67,7 +68,8 @@ pub(super) async fn decide(
         )));
     }
     let evidence = gather(ctx, m, res).await;
-    let verdict = judge::judge(ctx.test, &evidence);
+    let analysis = analyse::load(&ctx.run, &evidence.server_addrs);
+    let verdict = judge::judge(ctx.test, &evidence, &analysis);
     for note in &verdict.notes {
         ctx.log.line(note);
     }

@@ -85,7 +85,6 @@ pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) ->
     Evidence {
         files,
         negotiated,
-        run: ctx.run.clone(),
         server_addrs: addrs(|s| s.right),
         client_addrs: addrs(|s| s.left),
         file_count: sizes.len(),

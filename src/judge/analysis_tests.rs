@@ -1,0 +1,108 @@
+//! The judge on analyses built in memory: no files, no fixtures, only what
+//! the analysis stage hands over.
+
+use quic_trace::Trace;
+
+use super::*;
+use crate::catalog::testcases::{find, Protocol};
+use crate::layout::Role;
+
+fn analysis(keylog: Result<Option<Role>, &str>, client: Trace, server: Trace) -> Analysis {
+    Analysis {
+        keylog: keylog.map_err(str::to_string),
+        client: Ok(client),
+        server: Ok(server),
+    }
+}
+
+fn warned(w: &str) -> Trace {
+    Trace {
+        warnings: vec![w.to_string()],
+        ..Default::default()
+    }
+}
+
+fn quic(name: &str) -> &'static TestCase {
+    find(Protocol::Quic, name).unwrap()
+}
+
+#[test]
+fn a_wrong_download_is_the_reason_even_when_the_traces_are_missing() {
+    let e = Evidence {
+        files: Err("file a differs from the served file".into()),
+        ..Default::default()
+    };
+    let missing = Analysis {
+        keylog: Ok(None),
+        client: Err("cannot read the packet trace c".into()),
+        server: Err("cannot read the packet trace s".into()),
+    };
+    let v = judge(quic("transfer"), &e, &missing);
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.reason, "file a differs from the served file");
+    assert!(v.notes.is_empty());
+}
+
+#[test]
+fn without_keys_a_keyed_test_is_unsupported_before_its_files_are_judged() {
+    let e = Evidence {
+        files: Err("file a was not downloaded".into()),
+        ..Default::default()
+    };
+    let a = analysis(Ok(None), Trace::default(), Trace::default());
+    let v = judge(quic("keyupdate"), &e, &a);
+    assert_eq!(v.outcome, Outcome::Unsupported);
+    assert!(
+        v.reason.contains("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+        "{v:?}"
+    );
+    // Unkeyed tests go on to the files.
+    let v = judge(quic("transfer"), &e, &a);
+    assert_eq!(v.reason, "file a was not downloaded");
+}
+
+#[test]
+fn an_unreadable_key_log_fails_a_keyed_test_with_its_reason() {
+    let a = Analysis {
+        keylog: Err("the client's key log is unreadable: bad hex".into()),
+        client: Err("the client's key log is unreadable: bad hex".into()),
+        server: Err("the client's key log is unreadable: bad hex".into()),
+    };
+    let v = judge(quic("ecn"), &Evidence::default(), &a);
+    assert_eq!(
+        (v.outcome, v.reason.as_str()),
+        (
+            Outcome::Failed,
+            "the client's key log is unreadable: bad hex"
+        )
+    );
+}
+
+#[test]
+fn notes_carry_warnings_only_of_the_traces_a_rule_read() {
+    let a = analysis(Ok(Some(Role::Client)), warned("c"), warned("s"));
+    // transfer reads only the server's side, and fails there (no handshake).
+    let v = judge(quic("transfer"), &Evidence::default(), &a);
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(v.notes, vec!["server-side trace: s".to_string()]);
+    // v2 reads both.
+    let v = judge(quic("v2"), &Evidence::default(), &a);
+    assert_eq!(
+        v.notes,
+        vec![
+            "client-side trace: c".to_string(),
+            "server-side trace: s".to_string()
+        ]
+    );
+}
+
+#[test]
+fn empty_traces_fail_on_the_first_rule_in_the_references_order() {
+    let a = analysis(Ok(Some(Role::Client)), Trace::default(), Trace::default());
+    let v = judge(quic("handshake"), &Evidence::default(), &a);
+    assert_eq!(v.outcome, Outcome::Failed);
+    assert_eq!(
+        v.reason,
+        "expected exactly QUIC version 0x00000001 in the server's Initials, saw none"
+    );
+}
