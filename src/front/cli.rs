@@ -260,7 +260,9 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
 fn images() -> Result<i32, String> {
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let docker = crate::orchestrate::docker::connect().await?;
+        let docker = crate::orchestrate::docker::connect()
+            .await
+            .map_err(|e| e.to_string())?;
         let mut progress = |line: &str| eprintln!("{line}");
         let actions = crate::orchestrate::images::ensure_runner_images(&docker, &mut progress)
             .await

@@ -29,7 +29,7 @@ fn quic(name: &str) -> &'static TestCase {
 #[test]
 fn a_wrong_download_is_the_reason_even_when_the_traces_are_missing() {
     let e = Evidence {
-        files: Err("file a differs from the served file".into()),
+        download_problem: Some("file a differs from the served file".into()),
         ..Default::default()
     };
     let missing = Analysis {
@@ -46,7 +46,7 @@ fn a_wrong_download_is_the_reason_even_when_the_traces_are_missing() {
 #[test]
 fn without_keys_a_keyed_test_is_unsupported_before_its_files_are_judged() {
     let e = Evidence {
-        files: Err("file a was not downloaded".into()),
+        download_problem: Some("file a was not downloaded".into()),
         ..Default::default()
     };
     let a = analysis(Ok(None), Trace::default(), Trace::default());

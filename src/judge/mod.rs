@@ -54,10 +54,11 @@ impl Verdict {
 }
 
 /// What the orchestrator gathered for the judge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Evidence {
-    /// The result of comparing downloads with their sources.
-    pub files: Result<(), String>,
+    /// The first way the downloads differ from their sources, if any: a
+    /// reason to fail, in one sentence.
+    pub download_problem: Option<String>,
     /// WebTransport handshake: the protocol each side wrote, if any.
     pub negotiated: Option<Negotiated>,
     /// The server's and the client's addresses in this run (IPv4, IPv6).
@@ -66,19 +67,6 @@ pub struct Evidence {
     /// How many files were served and their total size in bytes.
     pub file_count: usize,
     pub file_bytes: u64,
-}
-
-impl Default for Evidence {
-    fn default() -> Self {
-        Evidence {
-            files: Ok(()),
-            negotiated: None,
-            server_addrs: Vec::new(),
-            client_addrs: Vec::new(),
-            file_count: 0,
-            file_bytes: 0,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +110,9 @@ fn decide(test: &TestCase, e: &Evidence, traces: &Traces) -> rules::Judged {
     }
     // A wrong download is the clearest reason to give, so it goes before the
     // rule (the outcome is the same in any order).
-    e.files.clone().map_err(Stop::Failed)?;
+    if let Some(problem) = &e.download_problem {
+        return Err(Stop::Failed(problem.clone()));
+    }
     (test.rule)(&rules::Facts {
         evidence: e,
         traces,

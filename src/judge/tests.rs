@@ -96,7 +96,7 @@ fn file_problems_fail_with_their_reason() {
     let run = Run::with_fixture_keys("aioquic-v1.pcap", "aioquic-v1.client.keys");
     let t = find(Protocol::Quic, "transfer").unwrap();
     let mut e = run.evidence(0);
-    e.files = Err("file x was not downloaded".into());
+    e.download_problem = Some("file x was not downloaded".into());
     assert_outcome(
         &judge(t, &e, &run.analysis()),
         Outcome::Failed,
@@ -452,7 +452,6 @@ fn webtransport_protocol_negotiation() {
     let t = find(Protocol::WebTransport, "handshake").unwrap();
     let none = Run::new(None, None).analysis();
     let n = |c: Option<&str>, s: Option<&str>| Evidence {
-        files: Ok(()),
         negotiated: Some(Negotiated {
             expected: "b".into(),
             client: c.map(Into::into),

@@ -12,6 +12,7 @@
 
 pub mod cleanup;
 pub mod docker;
+pub mod error;
 pub mod images;
 pub mod materials;
 pub mod runner;

@@ -16,6 +16,7 @@ use crate::catalog::registry::Implementation;
 use crate::catalog::testcases::Protocol;
 use crate::front::config::OutputOptions;
 use crate::layout::{Layout, Role};
+use crate::orchestrate::error::{self, RunnerError};
 use crate::orchestrate::images::{self, Resolution};
 use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
@@ -26,14 +27,14 @@ struct Shared {
     docker: Docker,
 }
 
-type Cached<T> = Arc<OnceCell<Result<T, String>>>;
+type Cached<T> = Arc<OnceCell<error::Shared<T>>>;
 
 /// The once-computed slot for `key`; concurrent trials wait on one answer.
 fn cache_cell<K: std::hash::Hash + Eq, T>(
     map: &Mutex<HashMap<K, Cached<T>>>,
     key: K,
-) -> Result<Cached<T>, String> {
-    let mut m = map.lock().map_err(|e| e.to_string())?;
+) -> Result<Cached<T>, RunnerError> {
+    let mut m = map.lock().map_err(|_| RunnerError::Poisoned)?;
     Ok(m.entry(key).or_default().clone())
 }
 
@@ -48,7 +49,7 @@ pub struct Runner {
     opts: OutputOptions,
     multi_protocol: bool,
     rt: tokio::runtime::Runtime,
-    shared: OnceCell<Result<Shared, String>>,
+    shared: OnceCell<error::Shared<Shared>>,
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
     compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
@@ -146,10 +147,11 @@ impl Runner {
         }
     }
 
-    async fn shared(&self) -> Result<&Shared, String> {
+    async fn shared(&self) -> Result<&Shared, RunnerError> {
         let r = self
             .shared
             .get_or_init(|| async {
+                let started: Result<Shared, RunnerError> = async {
                 let docker = crate::orchestrate::docker::connect().await?;
                 let swept = crate::orchestrate::docker::sweep_dead_runs(&docker).await?;
                 let dirs = crate::orchestrate::cleanup::sweep_dead_temp_dirs();
@@ -157,7 +159,7 @@ impl Runner {
                     eprintln!("interop-runner: removed {swept} Docker object(s) and {dirs} temporary directories left by runs that are gone");
                 }
                 let mut progress = |line: &str| eprintln!("images: {line}");
-                let actions = images::ensure_runner_images(&docker, &mut progress).await.map_err(|e| e.to_string())?;
+                let actions = images::ensure_runner_images(&docker, &mut progress).await?;
                 for a in actions {
                     if !matches!(a, images::ImageAction::Present { .. }) {
                         eprintln!("images: {a}");
@@ -167,13 +169,16 @@ impl Runner {
                     eprintln!("interop-runner: {note}");
                 }
                 Ok(Shared { docker })
+                }
+                .await;
+                started.map_err(Arc::new)
             })
             .await;
-        r.as_ref()
-            .map_err(|e| format!("the runner cannot start trials: {e}"))
+        // The first failure is kept; later trials report the same.
+        r.as_ref().map_err(|e| RunnerError::CannotStart(e.clone()))
     }
 
-    async fn impl_image(&self, docker: &Docker, imp: &Implementation) -> Result<ImplImage, String> {
+    async fn impl_image(&self, docker: &Docker, imp: &Implementation) -> error::Shared<ImplImage> {
         let cell = cache_cell(&self.impl_images, format!("{}={}", imp.name, imp.image))?;
         cell.get_or_init(|| async {
             let mut progress = |line: &str| eprintln!("{}: {line}", imp.name);
@@ -186,13 +191,15 @@ impl Runner {
                 &mut progress,
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Arc::new(e.into()))?;
             match r {
                 Resolution::Available { image, id, .. } => Ok(ImplImage {
                     image,
                     id: id.to_string(),
                 }),
-                Resolution::Unavailable { reason } => Err(format!("image unavailable: {reason}")),
+                Resolution::Unavailable { reason } => {
+                    Err(Arc::new(RunnerError::ImageUnavailable(reason)))
+                }
             }
         })
         .await
@@ -205,7 +212,7 @@ impl Runner {
         images: &Images,
         role: Role,
         image_id: &str,
-    ) -> Result<trial::Compliance, String> {
+    ) -> error::Shared<trial::Compliance> {
         let cell = cache_cell(&self.compliance, (image_id.to_string(), role))?;
         cell.get_or_init(|| async {
             if let Some(known) = compliance_cache::load(image_id, role.name()) {
@@ -217,7 +224,7 @@ impl Runner {
             if let Ok(c) = &result {
                 compliance_cache::store(image_id, role.name(), c);
             }
-            result
+            result.map_err(|e| Arc::new(e.into()))
         })
         .await
         .clone()
@@ -241,7 +248,7 @@ impl Runner {
     ) -> (Outcome, String) {
         let shared = match self.shared().await {
             Ok(s) => s,
-            Err(e) => return (Outcome::Failed, e),
+            Err(e) => return (Outcome::Failed, e.to_string()),
         };
         let docker = &shared.docker;
         let mut images = Images {

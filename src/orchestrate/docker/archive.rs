@@ -12,6 +12,8 @@ use bollard::query_parameters::DownloadFromContainerOptions;
 use bollard::Docker;
 use futures_util::StreamExt;
 
+use super::DockerError;
+
 /// Streams `path` of a container into an anonymous temp file, failing when
 /// it grows past `limit` bytes (a hostile endpoint can write endlessly).
 pub async fn download(
@@ -19,26 +21,28 @@ pub async fn download(
     container: &str,
     path: &str,
     limit: u64,
-) -> Result<File, String> {
+) -> Result<File, DockerError> {
     let opts = DownloadFromContainerOptions {
         path: path.to_string(),
     };
     let mut stream = docker.download_from_container(container, Some(opts));
-    let mut file = tempfile::tempfile().map_err(|e| format!("cannot create a temp file: {e}"))?;
+    let mut file = tempfile::tempfile().map_err(DockerError::TempFile)?;
     let mut total: u64 = 0;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("cannot copy {path} out of the container: {e}"))?;
+        let chunk = chunk.map_err(|source| DockerError::CopyOut {
+            path: path.to_string(),
+            source,
+        })?;
         total += chunk.len() as u64;
         if total > limit {
-            return Err(format!(
-                "{path} holds more than {} MiB; stopped copying",
-                limit >> 20
-            ));
+            return Err(DockerError::TooLarge {
+                path: path.to_string(),
+                mib: limit >> 20,
+            });
         }
-        file.write_all(&chunk)
-            .map_err(|e| format!("cannot write a temp file: {e}"))?;
+        file.write_all(&chunk).map_err(DockerError::WriteTemp)?;
     }
-    file.rewind().map_err(|e| e.to_string())?;
+    file.rewind().map_err(DockerError::WriteTemp)?;
     Ok(file)
 }
 
@@ -70,37 +74,69 @@ fn kind_name(t: tar::EntryType) -> &'static str {
 
 /// Writes the plain files and directories of a tar of one directory into
 /// `dest`; returns notes about what was left out.
-pub fn extract(tar_file: File, dest: &Path) -> Result<Vec<String>, String> {
+pub fn extract(tar_file: File, dest: &Path) -> Result<Vec<String>, DockerError> {
     let mut notes = Vec::new();
     let mut archive = tar::Archive::new(tar_file);
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("unreadable archive: {e}"))?;
+    let entries = archive.entries().map_err(DockerError::Archive)?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| format!("unreadable archive entry: {e}"))?;
-        let raw = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let mut entry = entry.map_err(DockerError::ArchiveEntry)?;
+        let raw = entry
+            .path()
+            .map_err(DockerError::ArchiveEntry)?
+            .into_owned();
         let Some(rel) = inner_path(&raw) else {
             continue;
         };
         let target = dest.join(&rel);
         match entry.header().entry_type() {
             tar::EntryType::Directory => {
-                std::fs::create_dir_all(&target)
-                    .map_err(|e| format!("{}: {e}", target.display()))?;
+                std::fs::create_dir_all(&target).map_err(write_error(&target))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| format!("{}: {e}", parent.display()))?;
+                    std::fs::create_dir_all(parent).map_err(write_error(parent))?;
                 }
-                let mut out =
-                    File::create(&target).map_err(|e| format!("{}: {e}", target.display()))?;
-                io::copy(&mut entry, &mut out).map_err(|e| format!("{}: {e}", target.display()))?;
+                let mut out = File::create(&target).map_err(write_error(&target))?;
+                io::copy(&mut entry, &mut out).map_err(write_error(&target))?;
             }
             other => notes.push(format!("left out {}: {}", rel.display(), kind_name(other))),
         }
     }
     Ok(notes)
+}
+
+fn write_error(path: &Path) -> impl FnOnce(io::Error) -> DockerError + '_ {
+    move |source| DockerError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Why the downloads are not what was served: a trial's reason to fail.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadProblem {
+    #[error("the downloads could not be read: {0}")]
+    Unreadable(#[source] io::Error),
+    #[error("unexpected file {0} in /downloads")]
+    Unexpected(String),
+    #[error("downloaded {name} is {kind}, not a regular file")]
+    NotRegular { name: String, kind: &'static str },
+    #[error("source of {name}: {source}")]
+    Source { name: String, source: io::Error },
+    #[error("downloaded file {name} has {got} bytes, expected {want}")]
+    Size { name: String, got: u64, want: u64 },
+    #[error("downloaded file {name} differs from the served file at byte {at}")]
+    Differs { name: String, at: u64 },
+    #[error("cannot compare {name}: {source}")]
+    Compare { name: String, source: io::Error },
+    #[error("file {name} was not downloaded ({missing} of {total} files missing)")]
+    Missing {
+        name: String,
+        missing: usize,
+        total: usize,
+    },
+    #[error("{}: {source}", path.display())]
+    Save { path: PathBuf, source: io::Error },
 }
 
 /// A file the client (or server) must have received.
@@ -151,15 +187,16 @@ pub fn check_downloads(
     tar_file: File,
     expected: &[Expected],
     save_to: Option<&Path>,
-) -> Result<(), String> {
+) -> Result<(), DownloadProblem> {
     let mut seen = vec![false; expected.len()];
     let mut archive = tar::Archive::new(tar_file);
-    let entries = archive
-        .entries()
-        .map_err(|e| format!("the downloads could not be read: {e}"))?;
+    let entries = archive.entries().map_err(DownloadProblem::Unreadable)?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| format!("the downloads could not be read: {e}"))?;
-        let raw = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let mut entry = entry.map_err(DownloadProblem::Unreadable)?;
+        let raw = entry
+            .path()
+            .map_err(DownloadProblem::Unreadable)?
+            .into_owned();
         let Some(rel) = inner_path(&raw) else {
             continue;
         };
@@ -172,27 +209,31 @@ pub fn check_downloads(
             continue;
         }
         let Some(i) = index else {
-            return Err(format!("unexpected file {name} in /downloads"));
+            return Err(DownloadProblem::Unexpected(name));
         };
         if !matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
-            return Err(format!(
-                "downloaded {name} is {}, not a regular file",
-                kind_name(kind)
-            ));
+            return Err(DownloadProblem::NotRegular {
+                name,
+                kind: kind_name(kind),
+            });
         }
         seen[i] = true;
         let want = std::fs::metadata(&expected[i].source)
-            .map_err(|e| format!("source of {name}: {e}"))?
+            .map_err(|source| DownloadProblem::Source {
+                name: name.clone(),
+                source,
+            })?
             .len();
         let got = entry.header().size().unwrap_or(0);
         if got != want {
-            return Err(format!(
-                "downloaded file {name} has {got} bytes, expected {want}"
-            ));
+            return Err(DownloadProblem::Size { name, got, want });
         }
         if let Some(dir) = save_to {
             save_copy(&mut entry, dir, &rel)?;
-            let saved = File::open(dir.join(&rel)).map_err(|e| e.to_string())?;
+            let saved = File::open(dir.join(&rel)).map_err(|source| DownloadProblem::Save {
+                path: dir.join(&rel),
+                source,
+            })?;
             compare(saved, &expected[i].source, &name)?;
         } else {
             compare(&mut entry, &expected[i].source, &name)?;
@@ -200,33 +241,39 @@ pub fn check_downloads(
     }
     if let Some(i) = seen.iter().position(|s| !s) {
         let missing = seen.iter().filter(|s| !**s).count();
-        return Err(format!(
-            "file {} was not downloaded ({missing} of {} files missing)",
-            expected[i].name,
-            expected.len()
-        ));
+        return Err(DownloadProblem::Missing {
+            name: expected[i].name.clone(),
+            missing,
+            total: expected.len(),
+        });
     }
     Ok(())
 }
 
-fn save_copy(entry: &mut impl Read, dir: &Path, rel: &Path) -> Result<(), String> {
+fn save_copy(entry: &mut impl Read, dir: &Path, rel: &Path) -> Result<(), DownloadProblem> {
     let target = dir.join(rel);
+    let failed = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadProblem::Save { path, source }
+    };
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(parent).map_err(failed(parent))?;
     }
-    let mut out = File::create(&target).map_err(|e| format!("{}: {e}", target.display()))?;
-    io::copy(entry, &mut out).map_err(|e| e.to_string())?;
+    let mut out = File::create(&target).map_err(failed(&target))?;
+    io::copy(entry, &mut out).map_err(failed(&target))?;
     Ok(())
 }
 
-fn compare(got: impl Read, source: &Path, name: &str) -> Result<(), String> {
-    let src = File::open(source).map_err(|e| format!("source of {name}: {e}"))?;
+fn compare(got: impl Read, source: &Path, name: &str) -> Result<(), DownloadProblem> {
+    let name = name.to_string();
+    let src = File::open(source).map_err(|source| DownloadProblem::Source {
+        name: name.clone(),
+        source,
+    })?;
     match first_difference(io::BufReader::new(src), got) {
         Ok(None) => Ok(()),
-        Ok(Some(at)) => Err(format!(
-            "downloaded file {name} differs from the served file at byte {at}"
-        )),
-        Err(e) => Err(format!("cannot compare {name}: {e}")),
+        Ok(Some(at)) => Err(DownloadProblem::Differs { name, at }),
+        Err(source) => Err(DownloadProblem::Compare { name, source }),
     }
 }
 
@@ -336,7 +383,7 @@ mod tests {
             ),
         ];
         for (t, want) in cases {
-            let err = check_downloads(t, &exp, None).unwrap_err();
+            let err = check_downloads(t, &exp, None).unwrap_err().to_string();
             assert!(err.starts_with(want), "got {err:?}, want {want:?}");
         }
     }

@@ -17,6 +17,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 
 use super::net::{NetworkPair, Subnets};
+use super::DockerError;
 use crate::layout::Role;
 
 /// One network attachment: address on it and the names it answers to.
@@ -328,7 +329,7 @@ pub fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
 
 /// Creates the container and attaches its further networks (API 1.41 takes
 /// only one network at creation). Returns its ID.
-pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, String> {
+pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, DockerError> {
     let opts = CreateContainerOptions {
         name: Some(spec.name.clone()),
         ..Default::default()
@@ -336,11 +337,10 @@ pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, Str
     let id = docker
         .create_container(Some(opts), create_body(spec))
         .await
-        .map_err(|e| {
-            format!(
-                "cannot create container {} from {}: {e}",
-                spec.hostname, spec.image
-            )
+        .map_err(|source| DockerError::CreateContainer {
+            host: spec.hostname.clone(),
+            image: spec.image.clone(),
+            source,
         })?
         .id;
     for a in spec.networks.iter().skip(1) {
@@ -348,26 +348,29 @@ pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, Str
             container: id.clone(),
             endpoint_config: Some(endpoint_settings(a)),
         };
-        if let Err(e) = docker.connect_network(&a.network, req).await {
+        if let Err(source) = docker.connect_network(&a.network, req).await {
             super::remove_container(docker, &id).await;
-            return Err(format!(
-                "cannot attach {} to its second network: {e}",
-                spec.hostname
-            ));
+            return Err(DockerError::AttachNetwork {
+                host: spec.hostname.clone(),
+                source,
+            });
         }
     }
     Ok(id)
 }
 
-pub async fn start(docker: &Docker, id: &str, what: &str) -> Result<(), String> {
+pub async fn start(docker: &Docker, id: &str, what: &str) -> Result<(), DockerError> {
     docker
         .start_container(id, None)
         .await
-        .map_err(|e| format!("cannot start the {what} container: {e}"))
+        .map_err(|source| DockerError::Start {
+            what: what.to_string(),
+            source,
+        })
 }
 
 /// Waits for the container to exit; returns its exit code.
-pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, String> {
+pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, DockerError> {
     let opts = WaitContainerOptions {
         condition: s("not-running"),
     };
@@ -376,8 +379,8 @@ pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, String> {
         Some(Ok(r)) => Ok(r.status_code),
         // bollard reports a non-zero exit as an error carrying the code.
         Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
-        Some(Err(e)) => Err(format!("waiting for the container failed: {e}")),
-        None => Err(s("the engine ended the wait without an exit code")),
+        Some(Err(e)) => Err(DockerError::Wait(e)),
+        None => Err(DockerError::WaitEnded),
     }
 }
 

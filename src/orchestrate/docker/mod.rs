@@ -5,7 +5,10 @@
 
 pub mod archive;
 pub mod container;
+mod error;
 pub mod net;
+
+pub use error::{status_of, DockerError};
 
 use std::collections::HashMap;
 
@@ -21,10 +24,8 @@ pub const LABEL: &str = "org.interop-runner";
 pub const OWNER_LABEL: &str = "org.interop-runner.owner";
 
 /// Connects to the local engine, speaking the API version it supports.
-pub async fn connect() -> Result<Docker, String> {
-    crate::orchestrate::images::connect()
-        .await
-        .map_err(|e| e.to_string())
+pub async fn connect() -> Result<Docker, DockerError> {
+    Ok(crate::orchestrate::images::connect().await?)
 }
 
 /// `<pid>:<start time in clock ticks>` of a process, read from /proc.
@@ -80,7 +81,10 @@ pub async fn remove_container(docker: &Docker, id: &str) {
 
 /// Removes every container and network whose owner label matches `keep`
 /// returning true for removal. Returns how many objects went.
-async fn remove_owned(docker: &Docker, remove: impl Fn(&str) -> bool) -> Result<usize, String> {
+async fn remove_owned(
+    docker: &Docker,
+    remove: impl Fn(&str) -> bool,
+) -> Result<usize, DockerError> {
     let containers = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -88,7 +92,7 @@ async fn remove_owned(docker: &Docker, remove: impl Fn(&str) -> bool) -> Result<
             ..Default::default()
         }))
         .await
-        .map_err(|e| format!("cannot list containers: {e}"))?;
+        .map_err(DockerError::ListContainers)?;
     let mut n = 0;
     for c in containers {
         let owner = c
@@ -107,7 +111,7 @@ async fn remove_owned(docker: &Docker, remove: impl Fn(&str) -> bool) -> Result<
             filters: label_filter(LABEL),
         }))
         .await
-        .map_err(|e| format!("cannot list networks: {e}"))?;
+        .map_err(DockerError::ListNetworks)?;
     for net in networks {
         let owner = net
             .labels
@@ -125,13 +129,13 @@ async fn remove_owned(docker: &Docker, remove: impl Fn(&str) -> bool) -> Result<
 }
 
 /// Removes what runs whose process is gone left behind.
-pub async fn sweep_dead_runs(docker: &Docker) -> Result<usize, String> {
+pub async fn sweep_dead_runs(docker: &Docker) -> Result<usize, DockerError> {
     // Objects without an owner label are not attributable to a run.
     remove_owned(docker, |o| !o.is_empty() && owner_is_dead(o)).await
 }
 
 /// Removes everything this process created (Ctrl-C, end of run).
-pub async fn remove_own_objects(docker: &Docker) -> Result<usize, String> {
+pub async fn remove_own_objects(docker: &Docker) -> Result<usize, DockerError> {
     let me = owner_id();
     remove_owned(docker, move |o| o == me).await
 }

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::Docker;
 
+use super::DockerError;
+
 /// The third IPv4 octet of each side; the same number names the IPv6 /64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Subnets {
@@ -94,9 +96,10 @@ fn request(name: &str, net: u8, labels: &HashMap<String, String>) -> NetworkCrea
     }
 }
 
+/// The engine's answer when the subnets overlap an existing network (403,
+/// measured on API 1.41) or the name exists (409 on engines that check).
 fn is_taken(e: &bollard::errors::Error) -> bool {
-    let text = e.to_string();
-    text.contains("overlaps") || text.contains("already exists")
+    matches!(super::status_of(e), Some(403 | 409))
 }
 
 /// Creates `<prefix>-left` and `<prefix>-right` on the first free pair of
@@ -105,7 +108,7 @@ pub async fn create_pair(
     docker: &Docker,
     prefix: &str,
     labels: &HashMap<String, String>,
-) -> Result<NetworkPair, String> {
+) -> Result<NetworkPair, DockerError> {
     for s in Subnets::candidates() {
         let left_name = format!("{prefix}-left");
         let left = match docker
@@ -114,7 +117,12 @@ pub async fn create_pair(
         {
             Ok(r) => r.id,
             Err(e) if is_taken(&e) => continue,
-            Err(e) => return Err(format!("cannot create network {left_name}: {e}")),
+            Err(source) => {
+                return Err(DockerError::CreateNetwork {
+                    name: left_name,
+                    source,
+                })
+            }
         };
         let right_name = format!("{prefix}-right");
         match docker
@@ -128,15 +136,18 @@ pub async fn create_pair(
                     right: r.id,
                 })
             }
-            Err(e) => {
+            Err(source) => {
                 let _ = docker.remove_network(&left).await;
-                if !is_taken(&e) {
-                    return Err(format!("cannot create network {right_name}: {e}"));
+                if !is_taken(&source) {
+                    return Err(DockerError::CreateNetwork {
+                        name: right_name,
+                        source,
+                    });
                 }
             }
         }
     }
-    Err("no free pair of subnets in 193.167.0.0/16: too many trials at once, or leftovers of other runs".into())
+    Err(DockerError::NoFreeSubnets)
 }
 
 pub async fn remove_pair(docker: &Docker, pair: &NetworkPair) {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::error::TrialError;
 use super::log::TrialLog;
 use super::resources::Resources;
 use super::RunOnce;
@@ -36,9 +37,9 @@ pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
                 move || archive::extract(file, &dest)
             })
             .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r),
-            Err(e) => Err(e),
+            .map_err(TrialError::from)
+            .and_then(|r| r.map_err(TrialError::from)),
+            Err(e) => Err(e.into()),
         };
         match copied {
             Ok(notes) => notes

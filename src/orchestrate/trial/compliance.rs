@@ -7,6 +7,7 @@ use std::time::Duration;
 use bollard::Docker;
 use futures_util::FutureExt;
 
+use super::error::TrialError;
 use super::memlock::create_container;
 use super::resources::{start_role, teardown, Resources};
 use super::setup::setup_for;
@@ -34,20 +35,19 @@ pub async fn check_compliance(
     role: Role,
     prefix: &str,
     sim_sysctls: &[(&str, &str)],
-) -> Result<Compliance, String> {
-    let tmp = crate::orchestrate::cleanup::temp_dir().map_err(|e| e.to_string())?;
+) -> Result<Compliance, TrialError> {
+    let tmp = crate::orchestrate::cleanup::temp_dir()?;
     let certs = tmp.path().join("certs");
     let www = tmp.path().join("www");
     for d in [&certs, &www] {
-        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(d)?;
     }
     let chain =
         crate::orchestrate::materials::certs::generate(crate::catalog::testcases::CertSpec {
             length: 1,
             inflated_leaf: false,
-        })
-        .map_err(|e| e.to_string())?;
-    chain.write_to(&certs).map_err(|e| e.to_string())?;
+        })?;
+    chain.write_to(&certs)?;
     let m = Materials {
         certs,
         server_www: www.clone(),
@@ -66,7 +66,7 @@ pub async fn check_compliance(
     ))
     .catch_unwind()
     .await
-    .unwrap_or_else(|_| Err("the runner panicked during the compliance check".into()));
+    .unwrap_or_else(|_| Err(TrialError::Panicked));
     teardown(docker, &res).await;
     result
 }
@@ -79,7 +79,7 @@ pub(super) async fn compliance_inner(
     m: &Materials,
     sim_sysctls: &[(&str, &str)],
     res: &mut Resources,
-) -> Result<Compliance, String> {
+) -> Result<Compliance, TrialError> {
     let nets = net::create_pair(docker, prefix, &dk::labels(&[("trial", prefix)])).await?;
     res.nets = Some(nets.clone());
     let unknown = crate::orchestrate::materials::files::slug(&mut rand::thread_rng());
@@ -102,7 +102,7 @@ pub(super) async fn compliance_inner(
     Ok(match tokio::time::timeout(Duration::from_secs(60), container::wait_exit(docker, &id)).await {
         Ok(Ok(127)) => Compliance::Compliant,
         Ok(Ok(code)) => Compliance::NotCompliant(format!("the {role} image {image} exited with code {code} for an unknown test case instead of 127")),
-        Ok(Err(e)) => return Err(e),
+        Ok(Err(e)) => return Err(e.into()),
         Err(_) => Compliance::NotCompliant(format!("the {role} image {image} did not exit within 60 s for an unknown test case")),
     })
 }

@@ -2,6 +2,7 @@
 //! 127, a stopped simulator, both endpoints failing); only a run that
 //! ended normally goes to the judge.
 
+use super::error::TrialError;
 use super::evidence::gather;
 use super::resources::Resources;
 use super::RunOnce;
@@ -33,7 +34,7 @@ pub(super) async fn decide(
     m: &Materials,
     res: &Resources,
     e: &Ended,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, TrialError> {
     let (server, client) = (e.server, e.client);
     if e.ending == Ending::Timeout {
         return Ok(Verdict::failed(format!(

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use super::error::TrialError;
 use super::resources::Resources;
 use super::RunOnce;
 use crate::judge::{Evidence, Negotiated};
@@ -16,7 +17,7 @@ pub(super) async fn check_side(
     id: &str,
     expected: &[Expected],
     save: Option<PathBuf>,
-) -> Result<(), String> {
+) -> Result<(), TrialError> {
     let limit = expected
         .iter()
         .map(|e| std::fs::metadata(&e.source).map(|m| m.len()).unwrap_or(0))
@@ -26,8 +27,8 @@ pub(super) async fn check_side(
     let tar = archive::download(ctx.docker, id, "/downloads", limit).await?;
     let expected = expected.to_vec();
     tokio::task::spawn_blocking(move || archive::check_downloads(tar, &expected, save.as_deref()))
-        .await
-        .map_err(|e| e.to_string())?
+        .await??;
+    Ok(())
 }
 
 /// Reads one small file out of a container's /downloads.
@@ -83,7 +84,7 @@ pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) ->
     };
     let sizes = ctx.test.file_sizes();
     Evidence {
-        files,
+        download_problem: files.err().map(|e| e.to_string()),
         negotiated,
         server_addrs: addrs(|s| s.right),
         client_addrs: addrs(|s| s.left),

@@ -5,23 +5,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bollard::Docker;
 
+use super::error::TrialError;
 use crate::orchestrate::docker::container::{self, ContainerSpec};
-use crate::orchestrate::docker::{self as dk};
+use crate::orchestrate::docker::{self as dk, DockerError};
 
 /// Set once the engine refused the memlock ulimit of the contract (a
 /// daemon whose own hard limit is lower); later containers go without it.
 static MEMLOCK_DENIED: AtomicBool = AtomicBool::new(false);
-
-pub(super) fn is_rlimit_error(e: &str) -> bool {
-    e.contains("rlimit")
-}
 
 /// Creates a container, leaving out the memlock ulimit where the engine is
 /// known to refuse it.
 pub(super) async fn create_container(
     docker: &Docker,
     spec: &ContainerSpec,
-) -> Result<String, String> {
+) -> Result<String, DockerError> {
     if MEMLOCK_DENIED.load(Ordering::Relaxed) && spec.memlock.is_some() {
         let relaxed = ContainerSpec {
             memlock: None,
@@ -35,16 +32,44 @@ pub(super) async fn create_container(
 /// Finds out once whether the engine grants the contract's memlock ulimit:
 /// a daemon whose own hard limit is lower refuses to start such containers.
 /// Returns a line for the log when it does not.
-pub async fn probe_memlock(docker: &Docker, image: &str) -> Result<Option<String>, String> {
+///
+/// The engine says why only in its message text, so the refusal is told
+/// apart by trying again without the ulimit: if that starts, the ulimit was
+/// the reason.
+pub async fn probe_memlock(docker: &Docker, image: &str) -> Result<Option<String>, TrialError> {
+    let Err(refused) = probe(docker, image, Some(container::MEMLOCK)).await? else {
+        return Ok(None);
+    };
+    match probe(docker, image, None).await? {
+        Ok(()) => {
+            MEMLOCK_DENIED.store(true, Ordering::Relaxed);
+            Ok(Some("the Docker engine refuses the contract's 64 MiB memlock ulimit (its own limit is lower); endpoints run without it".into()))
+        }
+        Err(_) => Err(refused.into()),
+    }
+}
+
+/// Starts a container that exits at once; the outer error means it could
+/// not even be created, the inner one whether it started.
+async fn probe(
+    docker: &Docker,
+    image: &str,
+    memlock: Option<i64>,
+) -> Result<Result<(), DockerError>, TrialError> {
+    let kind = if memlock.is_some() {
+        "memlock"
+    } else {
+        "plain"
+    };
     let spec = ContainerSpec {
-        name: format!("interop-{}-memlock-probe", std::process::id()),
+        name: format!("interop-{}-{kind}-probe", std::process::id()),
         image: image.to_string(),
         hostname: "probe".into(),
         env: Vec::new(),
         ro_binds: Vec::new(),
         volumes: Vec::new(),
         cap_add: Vec::new(),
-        memlock: Some(container::MEMLOCK),
+        memlock,
         sysctls: Vec::new(),
         extra_hosts: Vec::new(),
         networks: Vec::new(),
@@ -60,16 +85,9 @@ pub async fn probe_memlock(docker: &Docker, image: &str) -> Result<Option<String
     let id = docker
         .create_container(Some(opts), body)
         .await
-        .map_err(|e| format!("cannot create a probe container: {e}"))?
+        .map_err(TrialError::Probe)?
         .id;
     let started = container::start(docker, &id, "probe").await;
     dk::remove_container(docker, &id).await;
-    match started {
-        Err(e) if is_rlimit_error(&e) => {
-            MEMLOCK_DENIED.store(true, Ordering::Relaxed);
-            Ok(Some("the Docker engine refuses the contract's 64 MiB memlock ulimit (its own limit is lower); endpoints run without it".into()))
-        }
-        Err(e) => Err(e),
-        Ok(()) => Ok(None),
-    }
+    Ok(started)
 }

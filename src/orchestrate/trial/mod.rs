@@ -14,6 +14,7 @@
 mod collect;
 mod compliance;
 mod decide;
+mod error;
 mod evidence;
 mod log;
 mod memlock;
@@ -35,6 +36,7 @@ use crate::orchestrate::docker::{self as dk};
 use crate::orchestrate::materials::{self, Materials};
 
 pub use compliance::{check_compliance, Compliance};
+pub use error::TrialError;
 pub use log::TrialLog;
 pub use memlock::probe_memlock;
 
@@ -135,7 +137,7 @@ async fn execute(
 ) -> Verdict {
     match execute_inner(ctx, m, res, timings, t0).await {
         Ok(v) => v,
-        Err(reason) => Verdict::failed(reason),
+        Err(reason) => Verdict::failed(reason.to_string()),
     }
 }
 
@@ -145,7 +147,7 @@ async fn execute_inner(
     res: &mut Resources,
     timings: &mut Timings,
     t0: Instant,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, TrialError> {
     let log = ctx.log;
     let nets = net::create_pair(
         ctx.docker,

@@ -10,7 +10,7 @@ use super::RunOnce;
 use crate::layout::Role;
 use crate::orchestrate::docker::container::{self, ContainerSpec};
 use crate::orchestrate::docker::net::{self, NetworkPair};
-use crate::orchestrate::docker::{self as dk};
+use crate::orchestrate::docker::{self as dk, DockerError};
 
 /// Objects to remove at the end.
 #[derive(Default)]
@@ -40,7 +40,11 @@ pub(super) async fn teardown(docker: &Docker, res: &Resources) {
 }
 
 /// Starts `role` (if it exists).
-pub(super) async fn start_role(docker: &Docker, res: &Resources, role: Role) -> Result<(), String> {
+pub(super) async fn start_role(
+    docker: &Docker,
+    res: &Resources,
+    role: Role,
+) -> Result<(), DockerError> {
     match res.id(role) {
         Some(id) => container::start(docker, id, role.name()).await,
         None => Ok(()),
@@ -52,7 +56,7 @@ pub(super) async fn create(
     res: &mut Resources,
     role: Role,
     spec: &ContainerSpec,
-) -> Result<(), String> {
+) -> Result<(), DockerError> {
     let id = create_container(ctx.docker, spec).await?;
     res.containers.push((role, id));
     Ok(())
