@@ -27,6 +27,8 @@ pub enum PacketError {
     BadHeaderLength,
 }
 
+impl std::error::Error for PacketError {}
+
 impl std::fmt::Display for PacketError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

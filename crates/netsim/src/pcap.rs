@@ -6,6 +6,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use crate::error::SimError;
+
 /// Magic number of the nanosecond-resolution pcap format.
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 const LINKTYPE_ETHERNET: u32 = 1;
@@ -22,11 +24,15 @@ pub struct PcapWriter<W: Write> {
 
 impl PcapWriter<File> {
     /// Creates (truncates) the file at `path` and writes the file header.
-    pub fn create(path: &Path) -> Result<PcapWriter<File>, String> {
-        let file: File = File::create(path)
-            .map_err(|e| format!("cannot create trace file {}: {e}", path.display()))?;
-        PcapWriter::new(file)
-            .map_err(|e| format!("cannot write trace file {}: {e}", path.display()))
+    pub fn create(path: &Path) -> Result<PcapWriter<File>, SimError> {
+        let file: File = File::create(path).map_err(|source| SimError::CreateTrace {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        PcapWriter::new(file).map_err(|source| SimError::WriteTraceHeader {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 

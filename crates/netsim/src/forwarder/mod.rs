@@ -11,6 +11,7 @@ use crate::capture::{
 };
 use crate::clock::mono_nanos;
 use crate::cross::{Cargo, CrossFlow, CrossPacket};
+use crate::error::{OffloadError, SimError};
 use crate::gso::{segment, GsoKind};
 use crate::iface::Interface;
 use crate::impair::{Direction, Impairments};
@@ -142,7 +143,7 @@ impl Forwarder {
     }
 
     /// Runs until a termination signal arrives; returns the signal number.
-    pub fn run(&mut self, signals: &StopSignals, listener: &TcpListener) -> Result<i32, String> {
+    pub fn run(&mut self, signals: &StopSignals, listener: &TcpListener) -> Result<i32, SimError> {
         loop {
             let now: u64 = mono_nanos();
             // Packets due within the next few microseconds go out now: one
@@ -185,7 +186,7 @@ impl Forwarder {
         now: u64,
         signals: &StopSignals,
         listener: &TcpListener,
-    ) -> Result<[bool; 4], String> {
+    ) -> Result<[bool; 4], SimError> {
         let mut deadline: u64 = self.next_flush_ns;
         if let Some(at) = self.cross.as_ref().and_then(CrossFlow::next_event) {
             deadline = deadline.min(at);
@@ -220,12 +221,12 @@ impl Forwarder {
             if err.kind() == std::io::ErrorKind::Interrupted {
                 return Ok([false; 4]);
             }
-            return Err(format!("waiting for packets failed: {err}"));
+            return Err(SimError::Poll(err));
         }
         Ok(fds.map(|f| f.revents & libc::POLLIN != 0))
     }
 
-    fn drain(&mut self, side: usize) -> Result<(), String> {
+    fn drain(&mut self, side: usize) -> Result<(), SimError> {
         // Arrival times come from the kernel's receive timestamps, so a late
         // wake-up of the simulator does not bunch packets up in the model.
         let mono_minus_unix: i128 =
@@ -234,7 +235,7 @@ impl Forwarder {
             .batch
             .take()
             .unwrap_or_else(|| RecvBatch::new(BATCH_SLOTS));
-        let result: Result<(), String> = self.drain_with(side, &mut batch, mono_minus_unix);
+        let result: Result<(), SimError> = self.drain_with(side, &mut batch, mono_minus_unix);
         self.batch = Some(batch);
         result
     }
@@ -244,12 +245,15 @@ impl Forwarder {
         side: usize,
         batch: &mut RecvBatch,
         mono_minus_unix: i128,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimError> {
         for _ in 0..BATCH / BATCH_SLOTS {
             let count: usize = self.sides[side]
                 .capture
                 .recv_batch(batch)
-                .map_err(|e| format!("capturing on {} failed: {e}", self.sides[side].iface.name))?;
+                .map_err(|source| SimError::Receive {
+                    iface: self.sides[side].iface.name.clone(),
+                    source,
+                })?;
             for i in 0..count {
                 let (meta, frame) = batch.frame(i);
                 if self.is_probe_traffic(frame) {
@@ -258,7 +262,10 @@ impl Forwarder {
                 self.sides[side]
                     .trace
                     .record(meta.unix_nanos, frame)
-                    .map_err(|e| format!("writing the {} trace failed: {e}", side_name(side)))?;
+                    .map_err(|source| SimError::WriteTrace {
+                        side: side_name(side),
+                        source,
+                    })?;
                 if !meta.outgoing {
                     let arrival: u64 = (i128::from(meta.unix_nanos) + mono_minus_unix)
                         .clamp(0, i128::from(u64::MAX))
@@ -288,19 +295,20 @@ impl Forwarder {
         }
     }
 
-    fn flush_traces(&mut self) -> Result<(), String> {
+    fn flush_traces(&mut self) -> Result<(), SimError> {
         for (index, side) in self.sides.iter_mut().enumerate() {
             if side.trace.has_pending() {
-                side.trace
-                    .flush()
-                    .map_err(|e| format!("writing the {} trace failed: {e}", side_name(index)))?;
+                side.trace.flush().map_err(|source| SimError::WriteTrace {
+                    side: side_name(index),
+                    source,
+                })?;
             }
         }
         Ok(())
     }
 
     /// Flushes the traces and prints the counters.
-    pub fn finish(&mut self) -> Result<(), String> {
+    pub fn finish(&mut self) -> Result<(), SimError> {
         self.flush_traces()?;
         for dir in 0..2 {
             let s: &DirStats = &self.stats[dir];
@@ -373,7 +381,7 @@ fn split_offload(
     ip: &[u8],
     info: &IpInfo,
     meta: FrameMeta,
-) -> Result<(Vec<Vec<u8>>, bool), String> {
+) -> Result<(Vec<Vec<u8>>, bool), OffloadError> {
     let packet: &[u8] = &ip[..info.total_len];
     let kind: GsoKind = match meta.vnet.gso_type & !VNET_GSO_ECN {
         VNET_GSO_NONE => {
@@ -386,13 +394,18 @@ fn split_offload(
         VNET_GSO_UDP_L4 => GsoKind::Udp,
         VNET_GSO_TCPV4 | VNET_GSO_TCPV6 => GsoKind::Tcp,
         other => {
-            return Err(format!(
-                "{}-byte offload packet of unsupported type {other}",
-                packet.len()
-            ))
+            return Err(OffloadError::Unsupported {
+                len: packet.len(),
+                kind: other,
+            })
         }
     };
-    let pieces: Vec<Vec<u8>> = segment(packet, kind, usize::from(meta.vnet.gso_size))
-        .map_err(|e| format!("{}-byte offload packet cannot be split: {e}", packet.len()))?;
+    let pieces: Vec<Vec<u8>> =
+        segment(packet, kind, usize::from(meta.vnet.gso_size)).map_err(|source| {
+            OffloadError::Split {
+                len: packet.len(),
+                source,
+            }
+        })?;
     Ok((pieces, true))
 }

@@ -36,7 +36,7 @@ impl Forwarder {
         {
             return;
         }
-        let split: Result<(Vec<Vec<u8>>, bool), String> = split_offload(ip, &info, meta);
+        let split = split_offload(ip, &info, meta);
         let packets: Vec<Vec<u8>> = match split {
             Ok((packets, segmented)) => {
                 if segmented {
