@@ -3,7 +3,9 @@
 
 use quic_trace::KeyLog;
 
-use super::KeyLogFile;
+use std::sync::Arc;
+
+use super::{AnalysisError, KeyLogFile};
 use crate::layout::Role;
 
 /// The label whose presence makes a key log "valid" (contract section 4).
@@ -11,14 +13,17 @@ const HANDSHAKE_SECRET_LABEL: &str = "SERVER_HANDSHAKE_TRAFFIC_SECRET";
 
 /// The first valid key log of `files` (client first); a file that claims
 /// to be a key log but does not parse is an error.
-pub fn choose_keylog(files: &[KeyLogFile]) -> Result<Option<(Role, KeyLog)>, String> {
+pub fn choose_keylog(files: &[KeyLogFile]) -> Result<Option<(Role, KeyLog)>, AnalysisError> {
     for file in files {
         if !contains(&file.bytes, HANDSHAKE_SECRET_LABEL.as_bytes()) {
             continue;
         }
         let mut log = KeyLog::default();
         log.add_text(&file.bytes, &file.path.display().to_string())
-            .map_err(|e| format!("the {}'s key log is unreadable: {e}", file.role))?;
+            .map_err(|e| AnalysisError::KeyLog {
+                role: file.role,
+                source: Arc::new(e),
+            })?;
         return Ok(Some((file.role, log)));
     }
     Ok(None)

@@ -11,16 +11,19 @@
 //! runs at about 2.4 GB/s (docs/trace.md), 5 ms for a 10 MiB transfer,
 //! which is far below the cost of a second pass over the run directory.
 
+mod error;
 mod keylog;
 mod probe;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use quic_trace::{analyze, KeyLog, Options, Trace};
 
 use crate::layout::{Layout, Role};
 
+pub use error::AnalysisError;
 pub use keylog::choose_keylog;
 pub use probe::drop_probe_traffic;
 
@@ -29,11 +32,11 @@ pub use probe::drop_probe_traffic;
 pub struct Analysis {
     /// The endpoint whose key log decrypted the traces; `None` when neither
     /// wrote one with a handshake secret.
-    pub keylog: Result<Option<Role>, String>,
+    pub keylog: Result<Option<Role>, AnalysisError>,
     /// The client's side of the link.
-    pub client: Result<Trace, String>,
+    pub client: Result<Trace, AnalysisError>,
     /// The server's side of the link.
-    pub server: Result<Trace, String>,
+    pub server: Result<Trace, AnalysisError>,
 }
 
 /// One capture as read from the run directory.
@@ -122,14 +125,16 @@ pub fn analyse(inputs: Inputs) -> Analysis {
     }
 }
 
-fn decode(capture: &Capture, keylog: &KeyLog, options: &Options) -> Result<Trace, String> {
-    let path = capture.path.display();
-    let bytes = capture
-        .bytes
-        .as_ref()
-        .map_err(|e| format!("cannot read the packet trace {path}: {e}"))?;
-    let mut trace = analyze(bytes, keylog, options)
-        .map_err(|e| format!("cannot analyse the packet trace {path}: {e}"))?;
+fn decode(capture: &Capture, keylog: &KeyLog, options: &Options) -> Result<Trace, AnalysisError> {
+    let path = || capture.path.clone();
+    let bytes = capture.bytes.as_ref().map_err(|e| AnalysisError::Read {
+        path: path(),
+        source: Arc::new(std::io::Error::new(e.kind(), e.to_string())),
+    })?;
+    let mut trace = analyze(bytes, keylog, options).map_err(|e| AnalysisError::Analyse {
+        path: path(),
+        source: Arc::new(e),
+    })?;
     drop_probe_traffic(&mut trace, &capture.name);
     Ok(trace)
 }

@@ -1,17 +1,27 @@
 //! The judge on analyses built in memory: no files, no fixtures, only what
 //! the analysis stage hands over.
 
+use std::sync::Arc;
+
 use quic_trace::Trace;
 
 use super::*;
+use crate::analyse::AnalysisError;
 use crate::catalog::testcases::{find, Protocol};
 use crate::layout::Role;
 
-fn analysis(keylog: Result<Option<Role>, &str>, client: Trace, server: Trace) -> Analysis {
+fn analysis(keylog: Option<Role>, client: Trace, server: Trace) -> Analysis {
     Analysis {
-        keylog: keylog.map_err(str::to_string),
+        keylog: Ok(keylog),
         client: Ok(client),
         server: Ok(server),
+    }
+}
+
+fn unreadable(path: &str) -> AnalysisError {
+    AnalysisError::Read {
+        path: path.into(),
+        source: Arc::new(std::io::Error::from(std::io::ErrorKind::NotFound)),
     }
 }
 
@@ -34,8 +44,8 @@ fn a_wrong_download_is_the_reason_even_when_the_traces_are_missing() {
     };
     let missing = Analysis {
         keylog: Ok(None),
-        client: Err("cannot read the packet trace c".into()),
-        server: Err("cannot read the packet trace s".into()),
+        client: Err(unreadable("c")),
+        server: Err(unreadable("s")),
     };
     let v = judge(quic("transfer"), &e, &missing);
     assert_eq!(v.outcome, Outcome::Failed);
@@ -49,7 +59,7 @@ fn without_keys_a_keyed_test_is_unsupported_before_its_files_are_judged() {
         download_problem: Some("file a was not downloaded".into()),
         ..Default::default()
     };
-    let a = analysis(Ok(None), Trace::default(), Trace::default());
+    let a = analysis(None, Trace::default(), Trace::default());
     let v = judge(quic("keyupdate"), &e, &a);
     assert_eq!(v.outcome, Outcome::Unsupported);
     assert!(
@@ -63,24 +73,30 @@ fn without_keys_a_keyed_test_is_unsupported_before_its_files_are_judged() {
 
 #[test]
 fn an_unreadable_key_log_fails_a_keyed_test_with_its_reason() {
+    let broken = AnalysisError::KeyLog {
+        role: Role::Client,
+        source: Arc::new(quic_trace::TraceError::BadKeyLog {
+            path: "keys.log".into(),
+            line: 1,
+            why: "bad hex".into(),
+        }),
+    };
     let a = Analysis {
-        keylog: Err("the client's key log is unreadable: bad hex".into()),
-        client: Err("the client's key log is unreadable: bad hex".into()),
-        server: Err("the client's key log is unreadable: bad hex".into()),
+        keylog: Err(broken.clone()),
+        client: Err(broken.clone()),
+        server: Err(broken),
     };
     let v = judge(quic("ecn"), &Evidence::default(), &a);
+    assert_eq!(v.outcome, Outcome::Failed);
     assert_eq!(
-        (v.outcome, v.reason.as_str()),
-        (
-            Outcome::Failed,
-            "the client's key log is unreadable: bad hex"
-        )
+        v.reason,
+        "the client's key log is unreadable: keys.log line 1 is not a valid NSS key log line: bad hex"
     );
 }
 
 #[test]
 fn notes_carry_warnings_only_of_the_traces_a_rule_read() {
-    let a = analysis(Ok(Some(Role::Client)), warned("c"), warned("s"));
+    let a = analysis(Some(Role::Client), warned("c"), warned("s"));
     // transfer reads only the server's side, and fails there (no handshake).
     let v = judge(quic("transfer"), &Evidence::default(), &a);
     assert_eq!(v.outcome, Outcome::Failed);
@@ -98,7 +114,7 @@ fn notes_carry_warnings_only_of_the_traces_a_rule_read() {
 
 #[test]
 fn empty_traces_fail_on_the_first_rule_in_the_references_order() {
-    let a = analysis(Ok(Some(Role::Client)), Trace::default(), Trace::default());
+    let a = analysis(Some(Role::Client), Trace::default(), Trace::default());
     let v = judge(quic("handshake"), &Evidence::default(), &a);
     assert_eq!(v.outcome, Outcome::Failed);
     assert_eq!(

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use quic_trace::{Direction, QuicPacket, Trace};
 
 use super::stop::Stop;
-use crate::analyse::Analysis;
+use crate::analyse::{Analysis, AnalysisError};
 
 /// The client-side and server-side traces of one run.
 pub struct Traces<'a> {
@@ -65,7 +65,7 @@ impl<'a> Traces<'a> {
             Ok(None) => Err(Stop::Unsupported(
                 "neither the client nor the server wrote a key log with a SERVER_HANDSHAKE_TRAFFIC_SECRET, so the packets cannot be decrypted".into(),
             )),
-            Err(e) => Err(Stop::Failed(e.clone())),
+            Err(e) => Err(Stop::Failed(e.to_string())),
         }
     }
 
@@ -79,9 +79,13 @@ impl<'a> Traces<'a> {
         self.side(1, &self.analysis.server)
     }
 
-    fn side<'s>(&'s self, i: usize, trace: &'s Result<Trace, String>) -> Result<Side<'s>, Stop> {
+    fn side<'s>(
+        &'s self,
+        i: usize,
+        trace: &'s Result<Trace, AnalysisError>,
+    ) -> Result<Side<'s>, Stop> {
         self.read[i].set(true);
-        let trace = trace.as_ref().map_err(|e| Stop::Failed(e.clone()))?;
+        let trace = trace.as_ref().map_err(|e| Stop::Failed(e.to_string()))?;
         Ok(Side::new(trace, self.server_ips))
     }
 
