@@ -70,6 +70,8 @@ struct Decoder<'k> {
     /// GSO super-datagrams split into their segments.
     gso_split: u64,
     scratch: Vec<u8>,
+    /// The last packet's keys were there but did not open it.
+    auth_failed: bool,
 }
 
 impl<'k> Decoder<'k> {
@@ -85,6 +87,7 @@ impl<'k> Decoder<'k> {
             skipped: 0,
             gso_split: 0,
             scratch: Vec::new(),
+            auth_failed: false,
         }
     }
 
@@ -158,13 +161,12 @@ impl<'k> Decoder<'k> {
             }
             first_dcid.get_or_insert_with(|| ConnectionId::new(dcid).unwrap_or_default());
             let packet_bytes = &buf[..parsed.len];
+            self.auth_failed = false;
             let packet = match short_conn {
                 Some(found) => self.short_packet(ctx, packet_bytes, &parsed, found),
                 None => self.long_packet(ctx, packet_bytes, &parsed),
             };
-            let auth_failed = packet.as_ref().is_some_and(|p| {
-                !p.decrypted && p.undecryptable.as_deref().is_some_and(is_auth_failure)
-            });
+            let auth_failed = packet.is_some() && self.auth_failed;
             if auth_failed && offset == 0 {
                 if let Some(found) = short_conn {
                     if self.split_gso(ctx, payload, dcid.len(), found) {
@@ -233,10 +235,6 @@ impl<'k> Decoder<'k> {
         }
         false
     }
-}
-
-fn is_auth_failure(why: &str) -> bool {
-    why.starts_with("payload authentication failed") || why.starts_with("the packet is too short")
 }
 
 fn header_dcid<'b>(h: &Header<'b>) -> &'b [u8] {

@@ -10,7 +10,7 @@ use crate::frame::{parse_frames, Frame};
 use crate::header::{Header, LongHeader, Parsed};
 use crate::keys::{self, Level};
 use crate::packet::{Direction, PacketType, QuicPacket};
-use crate::protection::{compatible_version, unprotect, Opened};
+use crate::protection::{compatible_version, unprotect, OpenError, Opened};
 use crate::tls::CryptoStream;
 use crate::version::{self, LongType};
 
@@ -226,7 +226,10 @@ impl Decoder<'_> {
                 p.frames = list.frames;
                 p.frames_stopped = list.stopped;
             }
-            Err(why) => p.undecryptable = Some(why),
+            Err(why) => {
+                self.auth_failed = why.is_auth_failure();
+                p.undecryptable = Some(why.to_string());
+            }
         }
         self.scratch = scratch;
     }
@@ -241,7 +244,7 @@ impl Decoder<'_> {
         packet: &mut [u8],
         pn_offset: usize,
         long: bool,
-    ) -> Result<Opened, String> {
+    ) -> Result<Opened, OpenError> {
         let keylog = self.keylog;
         let c = &mut self.conns[conn];
         let slot = (level, dir, version);
