@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::testcases::{self, Protocol};
 use crate::front::config::{load_registry, OutputOptions};
 use crate::front::harness::{results_of_run, write_json};
+use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
@@ -140,12 +141,11 @@ pub fn main() -> i32 {
     }
 }
 
-fn protocol(name: &str) -> Result<Protocol, String> {
-    Protocol::parse(name)
-        .ok_or_else(|| format!("unknown protocol \"{name}\": use quic or webtransport"))
+fn protocol(name: &str) -> Result<Protocol, FrontError> {
+    Protocol::parse(name).ok_or_else(|| FrontError::UnknownProtocol(name.to_string()))
 }
 
-fn plan_from_args(a: &RunArgs) -> Result<Plan, String> {
+fn plan_from_args(a: &RunArgs) -> Result<Plan, FrontError> {
     let p = protocol(&a.protocol)?;
     let registry = load_registry(p, a.implementations.as_deref())?;
     let sel = Selection {
@@ -156,26 +156,22 @@ fn plan_from_args(a: &RunArgs) -> Result<Plan, String> {
             .replace
             .as_deref()
             .map(parse_replace)
-            .transpose()
-            .map_err(|e| e.to_string())?
+            .transpose()?
             .unwrap_or_default(),
         must_include: a.must_include.clone(),
         no_auto_unsupported: a.no_auto_unsupported.as_deref().map(split_list),
     };
-    Plan::new(p, registry, &sel).map_err(|e| e.to_string())
+    Ok(Plan::new(p, registry, &sel)?)
 }
 
-fn run(a: &RunArgs) -> Result<i32, String> {
+fn run(a: &RunArgs) -> Result<i32, FrontError> {
     let plan = plan_from_args(a)?;
     let log_dir = a
         .log_dir
         .clone()
         .unwrap_or_else(crate::front::config::default_log_dir);
     if log_dir.exists() {
-        return Err(format!(
-            "log directory {} already exists",
-            log_dir.display()
-        ));
+        return Err(FrontError::LogDirExists(log_dir));
     }
     let output = OutputOptions {
         log_dir: log_dir.clone(),
@@ -257,24 +253,20 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
     out
 }
 
-fn images() -> Result<i32, String> {
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+fn images() -> Result<i32, FrontError> {
+    let rt = tokio::runtime::Runtime::new().map_err(FrontError::Runtime)?;
     rt.block_on(async {
-        let docker = crate::orchestrate::docker::connect()
-            .await
-            .map_err(|e| e.to_string())?;
+        let docker = crate::orchestrate::docker::connect().await?;
         let mut progress = |line: &str| eprintln!("{line}");
-        let actions = crate::orchestrate::images::ensure_runner_images(&docker, &mut progress)
-            .await
-            .map_err(|e| e.to_string())?;
+        let actions =
+            crate::orchestrate::images::ensure_runner_images(&docker, &mut progress).await?;
         for a in actions {
             println!("{a}");
         }
         for suite in crate::orchestrate::images::Suite::ALL {
             let actions =
                 crate::orchestrate::images::ensure_endpoint_image(&docker, suite, &mut progress)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             for a in actions
                 .iter()
                 .filter(|a| !matches!(a, crate::orchestrate::images::ImageAction::Present { .. }))
@@ -298,8 +290,7 @@ fn images() -> Result<i32, String> {
                     &base,
                     &mut progress,
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 match r {
                     crate::orchestrate::images::Resolution::Available { image, origin, .. } => {
                         println!("{}: {image} ({origin:?})", imp.name)
@@ -315,7 +306,7 @@ fn images() -> Result<i32, String> {
     })
 }
 
-fn list(name: &str) -> Result<i32, String> {
+fn list(name: &str) -> Result<i32, FrontError> {
     let p = protocol(name)?;
     let reg = crate::catalog::registry::Registry::embedded(p);
     println!("{p} implementations:");
@@ -354,16 +345,13 @@ fn rebuild(
     log_dir: &std::path::Path,
     json: Option<&std::path::Path>,
     markdown: bool,
-) -> Result<i32, String> {
+) -> Result<i32, FrontError> {
     let (records, problems) = report::collect_records(log_dir)?;
     for p in &problems {
         eprintln!("skipped: {p}");
     }
     if records.is_empty() {
-        return Err(format!(
-            "no trial records (trial.json) under {}",
-            log_dir.display()
-        ));
+        return Err(FrontError::NoRecords(log_dir.to_path_buf()));
     }
     let results = report::results_from_records(&records, &log_dir.display().to_string());
     print!(
@@ -376,12 +364,13 @@ fn rebuild(
     Ok(0)
 }
 
-fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, String> {
+fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {
     let refs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
     let merged: ResultJson = report::merge_result_files(&refs)?;
-    merged
-        .write(output)
-        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    merged.write(output).map_err(|source| FrontError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
     eprintln!(
         "merged {} file(s) into {}: {} server(s), {} client(s)",
         inputs.len(),
@@ -392,11 +381,10 @@ fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, String> {
     Ok(0)
 }
 
-fn trace(file: &std::path::Path, keylogs: &[PathBuf], json: bool) -> Result<i32, String> {
+fn trace(file: &std::path::Path, keylogs: &[PathBuf], json: bool) -> Result<i32, FrontError> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let warnings = crate::trace::run_trace_command(&[file.to_path_buf()], keylogs, json, &mut out)
-        .map_err(|e| e.to_string())?;
+    let warnings = crate::trace::run_trace_command(&[file.to_path_buf()], keylogs, json, &mut out)?;
     for w in warnings {
         eprintln!("warning: {w}");
     }

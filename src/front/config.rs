@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::catalog::registry::Registry;
 use crate::catalog::testcases::Protocol;
+use crate::front::FrontError;
 use crate::plan::{parse_replace, split_list, Plan, PlanError, Selection, TestFilter};
 
 /// Environment variables of the harness; each mirrors a command-line flag.
@@ -82,9 +83,9 @@ fn truthy(v: &str) -> bool {
 pub fn load_registry(
     protocol: Protocol,
     path: Option<&std::path::Path>,
-) -> Result<Registry, String> {
+) -> Result<Registry, FrontError> {
     match path {
-        Some(p) => Registry::load(p).map_err(|e| e.to_string()),
+        Some(p) => Ok(Registry::load(p)?),
         None => Ok(Registry::embedded(protocol)),
     }
 }
@@ -93,20 +94,20 @@ pub fn load_registry(
 /// in real use).
 pub fn harness_from_env(
     get: impl Fn(&str) -> Option<String>,
-) -> Result<(Vec<Plan>, OutputOptions), String> {
-    let protocols = match get("INTEROP_PROTOCOL").as_deref().map(str::trim) {
-        None | Some("") | Some("all") => vec![Protocol::Quic, Protocol::WebTransport],
-        Some(p) => vec![Protocol::parse(p).ok_or_else(|| {
-            format!("INTEROP_PROTOCOL=\"{p}\" is not one of quic, webtransport, all")
-        })?],
-    };
+) -> Result<(Vec<Plan>, OutputOptions), FrontError> {
+    let protocols =
+        match get("INTEROP_PROTOCOL").as_deref().map(str::trim) {
+            None | Some("") | Some("all") => vec![Protocol::Quic, Protocol::WebTransport],
+            Some(p) => vec![Protocol::parse(p)
+                .ok_or_else(|| FrontError::UnknownProtocolVariable(p.to_string()))?],
+        };
     let list = |k: &str| get(k).map(|v| split_list(&v));
     let sel = Selection {
         servers: list("INTEROP_SERVERS"),
         clients: list("INTEROP_CLIENTS"),
         tests: TestFilter::parse(get("INTEROP_TESTS").as_deref()),
         replace: match get("INTEROP_REPLACE") {
-            Some(r) => parse_replace(&r).map_err(|e| format!("INTEROP_REPLACE: {e}"))?,
+            Some(r) => parse_replace(&r).map_err(FrontError::Replace)?,
             None => Vec::new(),
         },
         must_include: get("INTEROP_MUST_INCLUDE").filter(|s| !s.is_empty()),
@@ -121,7 +122,7 @@ pub fn harness_from_env(
         let path = get(var).map(PathBuf::from);
         registries.push((*p, load_registry(*p, path.as_deref())?));
     }
-    let plans = plans_for(&registries, &sel).map_err(|e| e.to_string())?;
+    let plans = plans_for(&registries, &sel)?;
     let output = OutputOptions {
         log_dir: get("INTEROP_LOG_DIR")
             .filter(|s| !s.is_empty())
@@ -300,20 +301,27 @@ mod tests {
 
     #[test]
     fn selection_errors_are_clear() {
-        let err = harness_from_env(env(&[("INTEROP_SERVERS", "nosuch")])).unwrap_err();
+        let err = harness_from_env(env(&[("INTEROP_SERVERS", "nosuch")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("\"nosuch\" not found") && err.contains("quic-go"),
             "{err}"
         );
-        let err = harness_from_env(env(&[("INTEROP_PROTOCOL", "tcp")])).unwrap_err();
+        let err = harness_from_env(env(&[("INTEROP_PROTOCOL", "tcp")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("INTEROP_PROTOCOL"), "{err}");
-        let err = harness_from_env(env(&[("INTEROP_TESTS", "handshake,bogus")])).unwrap_err();
+        let err = harness_from_env(env(&[("INTEROP_TESTS", "handshake,bogus")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus"), "{err}");
         let err = harness_from_env(env(&[
             ("INTEROP_PROTOCOL", "quic"),
             ("INTEROP_SERVERS", "webtransport-go"),
         ]))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("server implementation \"webtransport-go\" not found"),
             "{err}"
@@ -357,7 +365,8 @@ mod tests {
             "INTEROP_IMPLEMENTATIONS_QUIC",
             p.to_str().unwrap(),
         )]))
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("impls.json:1:"), "{err}");
     }
 }

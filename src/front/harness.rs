@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
 
 use crate::front::config::{harness_from_env, OutputOptions};
+use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::Plan;
@@ -110,7 +111,7 @@ fn summarize(
     records: &[TrialRecord],
     start: f64,
     to_stderr: bool,
-) -> Result<(), String> {
+) -> Result<(), FrontError> {
     let log_dir = output.log_dir.display().to_string();
     let (results, notes) = results_of_run(plans, records, &log_dir, start);
     let colour = !to_stderr && report::colour_for_stdout();
@@ -135,7 +136,7 @@ fn summarize(
 
 /// Writes result.json; with several protocols, one file each, the
 /// protocol's name added before the extension for all but QUIC.
-pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), String> {
+pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), FrontError> {
     for r in results {
         let target = match r.protocol {
             crate::catalog::testcases::Protocol::Quic => path.to_path_buf(),
@@ -143,7 +144,10 @@ pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), Str
         };
         ResultJson::from_results(r)
             .write(&target)
-            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+            .map_err(|source| FrontError::Write {
+                path: target.clone(),
+                source,
+            })?;
     }
     Ok(())
 }

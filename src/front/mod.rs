@@ -7,7 +7,10 @@
 
 pub mod cli;
 pub mod config;
+mod error;
 pub mod harness;
+
+pub use error::FrontError;
 
 #[cfg(test)]
 mod readme_figures;

@@ -5,6 +5,7 @@
 //! log directory. Output: the matrix text and result.json, the reference's
 //! exact fields.
 
+mod error;
 mod logdir;
 mod matrix;
 mod result_json;
@@ -15,6 +16,7 @@ use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
 
+pub use error::ReportError;
 pub use logdir::{collect_records, results_from_records};
 pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
 pub use result_json::{merge_result_files, ResultJson};

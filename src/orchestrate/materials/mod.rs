@@ -36,12 +36,29 @@ pub struct Materials {
     pub negotiated: Option<String>,
 }
 
-fn mkdir(p: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(p).map_err(|e| format!("cannot create {}: {e}", p.display()))
+/// Why a test's materials could not be made: the trial fails with it.
+#[derive(Debug, thiserror::Error)]
+pub enum MaterialsError {
+    #[error("cannot create {}: {source}", path.display())]
+    Mkdir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Certs(#[from] certs::CertError),
+    #[error("cannot generate test files: {0}")]
+    Files(#[source] std::io::Error),
+}
+
+fn mkdir(p: &Path) -> Result<(), MaterialsError> {
+    std::fs::create_dir_all(p).map_err(|source| MaterialsError::Mkdir {
+        path: p.to_path_buf(),
+        source,
+    })
 }
 
 /// Prepares `test` inside `dir` (a fresh temporary directory).
-pub fn prepare(test: &TestCase, dir: &Path) -> Result<Materials, String> {
+pub fn prepare(test: &TestCase, dir: &Path) -> Result<Materials, MaterialsError> {
     let mut m = Materials {
         certs: dir.join("certs"),
         server_www: dir.join("server_www"),
@@ -52,13 +69,11 @@ pub fn prepare(test: &TestCase, dir: &Path) -> Result<Materials, String> {
         mkdir(d)?;
     }
     certs::generate(test.certs)
-        .and_then(|c| c.write_to(&m.certs).map_err(certs::CertError::from))
-        .map_err(|e| e.to_string())?;
+        .and_then(|c| c.write_to(&m.certs).map_err(certs::CertError::from))?;
     let prefix = test.url_host.url_prefix();
     match (test.protocol, test.flow) {
         (Protocol::Quic, _) => {
-            let made = files::generate(test.files, &m.server_www)
-                .map_err(|e| format!("cannot generate test files: {e}"))?;
+            let made = files::generate(test.files, &m.server_www).map_err(MaterialsError::Files)?;
             m.client_requests = made
                 .iter()
                 .map(|f| format!("{prefix}{}", f.name))
@@ -85,7 +100,7 @@ fn wt_transfer(
     direction: WtDirection,
     prefix: &str,
     m: &mut Materials,
-) -> Result<(), String> {
+) -> Result<(), MaterialsError> {
     let mut rng = rand::thread_rng();
     let endpoint = slug(&mut rng);
     let protocol = slug(&mut rng);
@@ -98,8 +113,7 @@ fn wt_transfer(
     mkdir(&m.server_www.join(&endpoint))?;
     mkdir(&m.client_www.join(&endpoint))?;
     let source_dir = source_root.join(&endpoint);
-    let made = files::generate(test.files, &source_dir)
-        .map_err(|e| format!("cannot generate test files: {e}"))?;
+    let made = files::generate(test.files, &source_dir).map_err(MaterialsError::Files)?;
     let paths: Vec<String> = made
         .iter()
         .map(|f| format!("{endpoint}/{}", f.name))
@@ -152,7 +166,7 @@ pub fn protocol_lists(rng: &mut impl Rng) -> (Vec<String>, Vec<String>, String) 
     (client, server, expected)
 }
 
-fn wt_handshake(prefix: &str, m: &mut Materials) -> Result<(), String> {
+fn wt_handshake(prefix: &str, m: &mut Materials) -> Result<(), MaterialsError> {
     let mut rng = rand::thread_rng();
     let endpoint = slug(&mut rng);
     mkdir(&m.server_www.join(&endpoint))?;

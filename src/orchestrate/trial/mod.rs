@@ -99,7 +99,7 @@ pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
     let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir)).await;
     let m = match prepared {
         Ok(Ok(m)) => m,
-        Ok(Err(e)) => return report(Verdict::failed(e), Timings::default()),
+        Ok(Err(e)) => return report(Verdict::failed(e.to_string()), Timings::default()),
         Err(e) => {
             return report(
                 Verdict::failed(format!("preparing the test files failed: {e}")),
