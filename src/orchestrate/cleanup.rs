@@ -50,6 +50,8 @@ pub fn remove_own_temp_dirs() {
     }
 }
 
+/// Set by the signal thread, read by the harness after the trials: a flag
+/// that changes, not state made once, hence an atomic and not a OnceCell.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// True once SIGINT or SIGTERM arrived; the handler is cleaning up.

@@ -10,6 +10,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+use yasna::models::ObjectIdentifier;
+use yasna::Tag;
 
 use crate::catalog::testcases::CertSpec;
 
@@ -131,126 +133,53 @@ pub fn generate(spec: CertSpec) -> Result<CertChain, CertError> {
     })
 }
 
-/// DER object identifier of the P-256 curve (1.2.840.10045.3.1.7).
-const PRIME256V1_OID: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+/// The P-256 curve's object identifier (1.2.840.10045.3.1.7).
+const PRIME256V1: &[u64] = &[1, 2, 840, 10045, 3, 1, 7];
 
 /// Re-encodes a PKCS#8 P-256 key as SEC1 with the curve named inside, the
-/// form `openssl ecparam -genkey` writes and that endpoints expect.
+/// form `openssl ecparam -genkey` writes and that endpoints expect. DER
+/// through yasna and PEM through pem, the crates rcgen itself uses.
 fn sec1_pem(pkcs8: &[u8]) -> Result<String, CertError> {
-    let bad = |what: &str| CertError(format!("unexpected PKCS#8 key encoding ({what})"));
-    let info = der_children(der_content(pkcs8, 0x30).ok_or_else(|| bad("outer"))?)
-        .ok_or_else(|| bad("outer fields"))?;
-    let inner = info
-        .iter()
-        .find(|(tag, _)| *tag == 0x04)
-        .ok_or_else(|| bad("private key"))?
-        .1;
-    let fields = der_children(der_content(inner, 0x30).ok_or_else(|| bad("EC key"))?)
-        .ok_or_else(|| bad("EC key fields"))?;
-    let scalar = fields
-        .iter()
-        .find(|(tag, _)| *tag == 0x04)
-        .ok_or_else(|| bad("scalar"))?
-        .1;
-    let public = fields.iter().find(|(tag, _)| *tag == 0xa1).map(|f| f.1);
-
-    let mut body = der(0x02, &[1]);
-    body.extend(der(0x04, scalar));
-    body.extend(der(0xa0, &der(0x06, PRIME256V1_OID)));
-    if let Some(public) = public {
-        body.extend(der(0xa1, public));
-    }
-    Ok(pem_encode("EC PRIVATE KEY", &der(0x30, &body)))
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-/// Splits one DER element into (tag, content, rest).
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, mut rest) = rest.split_first()?;
-    let len = if first < 0x80 {
-        first as usize
-    } else {
-        let n = (first & 0x7f) as usize;
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| acc << 8 | *b as usize);
-        rest = &rest[n..];
-        len
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-fn der_content(input: &[u8], want_tag: u8) -> Option<&[u8]> {
-    match der_element(input)? {
-        (tag, content, []) if tag == want_tag => Some(content),
-        _ => None,
-    }
-}
-
-fn der_children(mut input: &[u8]) -> Option<Vec<(u8, &[u8])>> {
-    let mut out = Vec::new();
-    while !input.is_empty() {
-        let (tag, content, rest) = der_element(input)?;
-        out.push((tag, content));
-        input = rest;
-    }
-    Some(out)
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = base64_encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-fn base64_encode(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
+    let bad = |e: yasna::ASN1Error| CertError(format!("unexpected PKCS#8 key encoding ({e})"));
+    // PrivateKeyInfo: version, algorithm, privateKey (an ECPrivateKey).
+    let ec_key = yasna::parse_der(pkcs8, |r| {
+        r.read_sequence(|r| {
+            r.next().read_u8()?;
+            r.next().read_der()?;
+            let key = r.next().read_bytes()?;
+            r.read_optional(|r| r.read_der())?;
+            Ok(key)
+        })
+    })
+    .map_err(bad)?;
+    // ECPrivateKey: version 1, the scalar, [0] parameters, [1] public key.
+    let (scalar, public) = yasna::parse_der(&ec_key, |r| {
+        r.read_sequence(|r| {
+            r.next().read_u8()?;
+            let scalar = r.next().read_bytes()?;
+            r.read_optional(|r| r.read_tagged(Tag::context(0), |r| r.read_der()))?;
+            let public = r.read_optional(|r| r.read_tagged(Tag::context(1), |r| r.read_der()))?;
+            Ok((scalar, public))
+        })
+    })
+    .map_err(bad)?;
+    let sec1 = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_u8(1);
+            w.next().write_bytes(&scalar);
+            w.next().write_tagged(Tag::context(0), |w| {
+                w.write_oid(&ObjectIdentifier::from_slice(PRIME256V1))
+            });
+            if let Some(public) = &public {
+                w.next()
+                    .write_tagged(Tag::context(1), |w| w.write_der(public));
             }
-        }
-    }
-    out
+        })
+    });
+    Ok(pem::encode_config(
+        &pem::Pem::new("EC PRIVATE KEY", sec1),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    ))
 }
 
 #[cfg(test)]
@@ -365,18 +294,22 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(pem.label, "EC PRIVATE KEY");
-        let fields = der_children(der_content(&pem.contents, 0x30).unwrap()).unwrap();
-        assert_eq!(fields[0], (0x02, &[1u8][..]));
-        assert_eq!(fields[1].0, 0x04);
-        assert_eq!(fields[1].1.len(), 32);
-        assert_eq!(fields[2], (0xa0, &der(0x06, PRIME256V1_OID)[..]));
+        let (version, scalar, curve, public) = yasna::parse_der(&pem.contents, |r| {
+            r.read_sequence(|r| {
+                let version = r.next().read_u8()?;
+                let scalar = r.next().read_bytes()?;
+                let curve = r.next().read_tagged(Tag::context(0), |r| r.read_oid())?;
+                let public = r.next().read_tagged(Tag::context(1), |r| r.read_der())?;
+                Ok((version, scalar, curve, public))
+            })
+        })
+        .unwrap();
+        assert_eq!((version, scalar.len()), (1, 32));
+        assert_eq!(curve.components().as_slice(), PRIME256V1);
         let leaf = parse_pems(&chain.cert_pem).remove(0);
         let (_, leaf) = X509Certificate::from_der(&leaf).unwrap();
-        let bit_string = der_content(fields[3].1, 0x03).unwrap();
-        assert_eq!(
-            &bit_string[1..],
-            &leaf.public_key().subject_public_key.data[..]
-        );
+        // A BIT STRING element: tag, length, unused-bits byte, the point.
+        assert_eq!(&public[3..], &leaf.public_key().subject_public_key.data[..]);
     }
 
     #[test]
@@ -430,15 +363,6 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&verify.stdout)
         );
-    }
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64_encode(b""), "");
-        assert_eq!(base64_encode(b"f"), "Zg==");
-        assert_eq!(base64_encode(b"fo"), "Zm8=");
-        assert_eq!(base64_encode(b"foo"), "Zm9v");
-        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The contract's 64 MiB memlock ulimit, and what to do when the engine
 //! refuses it: probe once, then create containers without it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use once_cell::sync::OnceCell;
 
 use bollard::Docker;
 
@@ -9,9 +9,10 @@ use super::error::TrialError;
 use crate::orchestrate::docker::container::{self, ContainerSpec};
 use crate::orchestrate::docker::{self as dk, DockerError};
 
-/// Set once the engine refused the memlock ulimit of the contract (a
-/// daemon whose own hard limit is lower); later containers go without it.
-static MEMLOCK_DENIED: AtomicBool = AtomicBool::new(false);
+/// Whether the engine refuses the contract's memlock ulimit (a daemon whose
+/// own hard limit is lower), found out once per process by the probe; until
+/// then containers ask for it.
+static MEMLOCK_REFUSED: OnceCell<bool> = OnceCell::new();
 
 /// Creates a container, leaving out the memlock ulimit where the engine is
 /// known to refuse it.
@@ -19,7 +20,7 @@ pub(super) async fn create_container(
     docker: &Docker,
     spec: &ContainerSpec,
 ) -> Result<String, DockerError> {
-    if MEMLOCK_DENIED.load(Ordering::Relaxed) && spec.memlock.is_some() {
+    if MEMLOCK_REFUSED.get() == Some(&true) && spec.memlock.is_some() {
         let relaxed = ContainerSpec {
             memlock: None,
             ..spec.clone()
@@ -38,11 +39,12 @@ pub(super) async fn create_container(
 /// the reason.
 pub async fn probe_memlock(docker: &Docker, image: &str) -> Result<Option<String>, TrialError> {
     let Err(refused) = probe(docker, image, Some(container::MEMLOCK)).await? else {
+        let _ = MEMLOCK_REFUSED.set(false);
         return Ok(None);
     };
     match probe(docker, image, None).await? {
         Ok(()) => {
-            MEMLOCK_DENIED.store(true, Ordering::Relaxed);
+            let _ = MEMLOCK_REFUSED.set(true);
             Ok(Some("the Docker engine refuses the contract's 64 MiB memlock ulimit (its own limit is lower); endpoints run without it".into()))
         }
         Err(_) => Err(refused.into()),
