@@ -334,12 +334,7 @@ fn sink(bind: &str, idle_s: u64) -> Result<(), ToolError> {
         .max()
         .unwrap_or(0);
     delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 {
-        delays
-            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| percentile(&delays, p);
     println!(
         "datagrams={datagrams} received={} highest={max_seq} bytes={bytes} span_s={span_s:.3} rate_bps={:.0} delay_min_ms={:.3} delay_median_ms={:.3} delay_max_ms={:.3} damaged={damaged} longest_gap={longest_gap} missing_1based={}",
         seqs.len(),
@@ -422,12 +417,7 @@ fn trace_delay(left: &str, right: &str) -> Result<(), ToolError> {
         })
         .collect();
     delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 {
-        delays
-            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| percentile(&delays, p);
     println!(
         "matched={} delay_min_ms={:.3} delay_median_ms={:.3} delay_p99_ms={:.3} delay_max_ms={:.3}",
         delays.len(),
@@ -437,6 +427,14 @@ fn trace_delay(left: &str, right: &str) -> Result<(), ToolError> {
         pct(1.0)
     );
     Ok(())
+}
+
+/// The `p` quantile (0 to 1) of sorted values, NaN when there are none.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// (timestamp in ns, ports and payload) of every UDP datagram in a pcap
