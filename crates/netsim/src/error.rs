@@ -26,8 +26,6 @@ pub enum SimError {
     RawSocket { iface: String, source: io::Error },
     #[error("cannot create trace file {}: {source}", path.display())]
     CreateTrace { path: PathBuf, source: io::Error },
-    #[error("cannot write trace file {}: {source}", path.display())]
-    WriteTraceHeader { path: PathBuf, source: io::Error },
     #[error("cannot listen on TCP port {port}: {source}")]
     Listen { port: u16, source: io::Error },
     #[error("cannot make the TCP listener non-blocking: {0}")]

@@ -19,7 +19,6 @@ pub mod kernel;
 pub mod link;
 pub mod nat;
 pub mod packet;
-pub mod pcap;
 pub mod rng;
 pub mod scenario;
 pub mod sender;
@@ -186,7 +185,11 @@ fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, Sim
             source,
         })?;
     let path: std::path::PathBuf = Path::new(&config.logs_dir).join(file);
-    let trace: pcap::PcapWriter<std::fs::File> = pcap::PcapWriter::create(&path)?;
+    let trace: wirecap::PcapWriter<std::fs::File> =
+        wirecap::PcapWriter::create(&path).map_err(|source| SimError::CreateTrace {
+            path: path.clone(),
+            source,
+        })?;
     Ok(Side {
         subnets: iface.subnets(),
         iface: iface.clone(),

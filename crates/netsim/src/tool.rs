@@ -43,8 +43,11 @@ enum ToolError {
     Send(#[source] io::Error),
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: io::Error },
-    #[error("{0} is not a nanosecond pcap written by the simulator")]
-    NotSimPcap(String),
+    #[error("{path}: {source}")]
+    NotACapture {
+        path: String,
+        source: wirecap::CaptureError,
+    },
 }
 
 /// Runs one probe command (`args` excludes `interop-sim probe`); returns the exit code.
@@ -444,38 +447,22 @@ fn udp_records(path: &str) -> Result<Vec<(u64, Vec<u8>)>, ToolError> {
         path: path.to_string(),
         source,
     })?;
-    if bytes.len() < 24 || bytes[0..4] != [0x4d, 0x3c, 0xb2, 0xa1] {
-        return Err(ToolError::NotSimPcap(path.to_string()));
-    }
     let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut at: usize = 24;
-    while at + 16 <= bytes.len() {
-        let word = |o: usize| {
-            u32::from_le_bytes([
-                bytes[at + o],
-                bytes[at + o + 1],
-                bytes[at + o + 2],
-                bytes[at + o + 3],
-            ])
-        };
-        let ts: u64 = u64::from(word(0)) * 1_000_000_000 + u64::from(word(4));
-        let len: usize = word(8) as usize;
-        let Some(frame) = bytes.get(at + 16..at + 16 + len) else {
-            break;
-        };
-        at += 16 + len;
-        let Some(ip) = frame.get(14..) else { continue };
-        let Ok(info) = crate::packet::parse_ip(ip) else {
-            continue;
-        };
-        if info.protocol == crate::packet::PROTO_UDP {
+    wirecap::for_each_frame(&bytes, |frame| {
+        let datagram = wirecap::link::ip_payload(frame.link_type, frame.data)
+            .and_then(wirecap::ip::udp_datagram);
+        if let Some(d) = datagram {
             // Ports and payload; length and checksum may legitimately differ
             // (the sender may have left the checksum to offload).
-            let udp: &[u8] = &ip[info.l4_offset..info.total_len];
-            let mut key: Vec<u8> = udp.get(..4).unwrap_or_default().to_vec();
-            key.extend_from_slice(udp.get(8..).unwrap_or_default());
-            out.push((ts, key));
+            let mut key: Vec<u8> = d.src.port().to_be_bytes().to_vec();
+            key.extend_from_slice(&d.dst.port().to_be_bytes());
+            key.extend_from_slice(d.payload);
+            out.push((frame.time_ns, key));
         }
-    }
+    })
+    .map_err(|source| ToolError::NotACapture {
+        path: path.to_string(),
+        source,
+    })?;
     Ok(out)
 }

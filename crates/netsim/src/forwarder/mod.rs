@@ -18,13 +18,13 @@ use crate::impair::{Direction, Impairments};
 use crate::link::Link;
 use crate::nat::Subnet;
 use crate::packet::{fix_l4_checksum, parse_ip, IpInfo};
-use crate::pcap::PcapWriter;
 use crate::sender::RawSender;
 use crate::signals::StopSignals;
 use std::collections::HashSet;
 use std::fs::File;
 use std::net::{IpAddr, TcpListener};
 use std::os::fd::AsRawFd;
+use wirecap::PcapWriter;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;

@@ -2,7 +2,19 @@
 //! their capture time. A damaged tail ends the list with a warning instead of failing,
 //! because a capture cut short by a killed tcpdump is common and still useful.
 
-use crate::error::TraceError;
+/// Why bytes are not a capture at all (a damaged tail is only a warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureError {
+    pub what: String,
+}
+
+impl std::fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not a pcap or pcapng capture: {}", self.what)
+    }
+}
+
+impl std::error::Error for CaptureError {}
 
 /// One captured link-layer frame, borrowed from the capture bytes.
 #[derive(Clone, Debug)]
@@ -29,7 +41,7 @@ const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
 const PCAPNG_BYTE_ORDER: u32 = 0x1a2b_3c4d;
 
 /// Reads either format, chosen by the file's magic number, into a list of frames.
-pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
+pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, CaptureError> {
     let mut frames = Vec::new();
     let warning = for_each_frame(bytes, |f| frames.push(f))?;
     Ok(Capture { frames, warning })
@@ -40,7 +52,7 @@ pub fn read_capture(bytes: &[u8]) -> Result<Capture<'_>, TraceError> {
 pub fn for_each_frame<'a>(
     bytes: &'a [u8],
     f: impl FnMut(CapturedFrame<'a>),
-) -> Result<Option<String>, TraceError> {
+) -> Result<Option<String>, CaptureError> {
     let magic = bytes
         .get(0..4)
         .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
@@ -56,8 +68,8 @@ pub fn for_each_frame<'a>(
     }
 }
 
-fn not_capture(what: &str) -> TraceError {
-    TraceError::NotACapture {
+fn not_capture(what: &str) -> CaptureError {
+    CaptureError {
         what: what.to_string(),
     }
 }
@@ -100,7 +112,7 @@ impl Endian {
 fn read_pcap<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(CapturedFrame<'a>),
-) -> Result<Option<String>, TraceError> {
+) -> Result<Option<String>, CaptureError> {
     let header = bytes
         .get(..24)
         .ok_or_else(|| not_capture("the pcap header is cut short"))?;
@@ -165,7 +177,7 @@ struct Section {
 fn read_pcapng<'a>(
     bytes: &'a [u8],
     mut f: impl FnMut(CapturedFrame<'a>),
-) -> Result<Option<String>, TraceError> {
+) -> Result<Option<String>, CaptureError> {
     let mut section: Option<Section> = None;
     let mut packet_blocks: u64 = 0;
     let mut pos = 0;

@@ -6,11 +6,9 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::SimError;
-
 /// Magic number of the nanosecond-resolution pcap format.
 const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
-const LINKTYPE_ETHERNET: u32 = 1;
+use crate::link::LINKTYPE_ETHERNET;
 pub const SNAPLEN: u32 = 262_144;
 /// Buffered bytes that trigger a write even before the periodic flush.
 const FLUSH_THRESHOLD: usize = 1 << 20;
@@ -24,15 +22,8 @@ pub struct PcapWriter<W: Write> {
 
 impl PcapWriter<File> {
     /// Creates (truncates) the file at `path` and writes the file header.
-    pub fn create(path: &Path) -> Result<PcapWriter<File>, SimError> {
-        let file: File = File::create(path).map_err(|source| SimError::CreateTrace {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        PcapWriter::new(file).map_err(|source| SimError::WriteTraceHeader {
-            path: path.to_path_buf(),
-            source,
-        })
+    pub fn create(path: &Path) -> std::io::Result<PcapWriter<File>> {
+        PcapWriter::new(File::create(path)?)
     }
 }
 
