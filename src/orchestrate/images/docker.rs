@@ -84,12 +84,13 @@ pub fn split_reference(reference: &str) -> (&str, &str) {
     }
 }
 
-/// Pulls an image; the error is the daemon's reason as text.
+/// Pulls an image; the error is the daemon's answer, which callers quote
+/// as the reason the image could not be had.
 pub async fn pull(
     docker: &Docker,
     reference: &str,
     progress: &mut (dyn FnMut(&str) + Send),
-) -> Result<(), String> {
+) -> Result<(), bollard::errors::Error> {
     let (repo, tag) = split_reference(reference);
     let options = CreateImageOptions {
         from_image: Some(repo.to_string()),
@@ -99,7 +100,7 @@ pub async fn pull(
     let mut stream = docker.create_image(Some(options), None, None);
     let mut last_status = String::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e: bollard::errors::Error| e.to_string())?;
+        let info = item?;
         if let Some(status) = info.status {
             // Layer progress repeats endlessly; report each distinct status once.
             if status != last_status && info.progress_detail.is_none() {

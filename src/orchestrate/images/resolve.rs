@@ -212,7 +212,7 @@ pub async fn resolve_implementation_image(
             }
             "the pull reported success but the image is absent".to_string()
         }
-        Err(why) => why,
+        Err(why) => why.to_string(),
     };
     let Some(build) = build else {
         return Ok(Resolution::Unavailable {

@@ -167,10 +167,15 @@ impl ElfReader<'_> {
     }
 }
 
+/// A library the loader lists as not found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("library {0} not found")]
+pub struct MissingLibrary(pub String);
+
 /// Library paths from the loader's `--list` output (the format `ldd` prints).
 /// Virtual objects without a file (the vDSO) are skipped; a missing library
 /// is an error.
-pub fn parse_library_list(listing: &str) -> Result<Vec<PathBuf>, String> {
+pub fn parse_library_list(listing: &str) -> Result<Vec<PathBuf>, MissingLibrary> {
     let mut libraries: Vec<PathBuf> = Vec::new();
     for line in listing
         .lines()
@@ -181,7 +186,7 @@ pub fn parse_library_list(listing: &str) -> Result<Vec<PathBuf>, String> {
             Some((name, rest)) => {
                 let rest = rest.trim();
                 if rest.starts_with("not found") {
-                    return Err(format!("library {} not found", name.trim()));
+                    return Err(MissingLibrary(name.trim().to_string()));
                 }
                 rest
             }
@@ -238,7 +243,7 @@ fn add_libraries(
     }
     let listing = String::from_utf8_lossy(&output.stdout);
     let libraries = parse_library_list(&listing)
-        .map_err(|why: String| ImagesError::SimBinary(format!("{}: {why}", binary.display())))?;
+        .map_err(|why| ImagesError::SimBinary(format!("{}: {why}", binary.display())))?;
     let loader_name = file_name(loader)?;
     let mut bundle: Vec<PathBuf> = nss_companions(&libraries);
     bundle.extend(libraries);
@@ -389,7 +394,10 @@ mod tests {
     #[test]
     fn missing_library_is_an_error() {
         let listing = "\tlibpcap.so.0.8 => not found\n";
-        assert!(parse_library_list(listing).unwrap_err().contains("libpcap"));
+        assert!(parse_library_list(listing)
+            .unwrap_err()
+            .to_string()
+            .contains("libpcap"));
     }
 
     #[test]
