@@ -1,26 +1,23 @@
 //! interop-runner: a QUIC and WebTransport interoperability test runner.
 //!
-//! Data flows one way: catalog (`registry`, `testcases`) → `plan` →
-//! orchestrate (`runner`, `trial`, `materials`, `docker`, `images`, the
-//! simulator) → analyse (`trace`) → judge (`checks`) → `outcome` → `report`.
-//! `harness` and `cli` are the two front ends.
+//! One folder per stage; data flows one way (docs/architecture.md):
+//!
+//! `catalog` (implementations, test cases) → `plan` (the trials of a run) →
+//! `orchestrate` (materials, images, Docker, the simulator: one run leaves a
+//! run directory) → `analyse` (its traces and key logs read once) → `judge`
+//! (evidence and analysis against the test's rule, no I/O: a verdict) → `outcome` (the record a trial
+//! leaves) → `report` (matrix, result.json). `front` holds the two ways in:
+//! the command line and the cargo-test harness. `layout` names the
+//! containers of a run and the files of its directory for every stage.
 
-pub mod certs;
-pub mod checks;
-pub mod cleanup;
-pub mod cli;
-pub mod config;
-pub mod docker;
-pub mod files;
-pub mod harness;
-pub mod images;
-pub mod materials;
+pub mod analyse;
+pub mod catalog;
+pub mod front;
+pub mod judge;
+pub mod layout;
+pub mod orchestrate;
 pub mod outcome;
 pub mod plan;
-pub mod registry;
 pub mod report;
-pub mod runner;
-pub mod testcases;
-pub mod trial;
 
 pub use quic_trace as trace;

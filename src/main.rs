@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(interop_runner::cli::main());
+    std::process::exit(interop_runner::front::cli::main());
 }

@@ -7,7 +7,22 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::testcases::Protocol;
+/// Why a trial record could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a trial record: {source}", path.display())]
+    NotARecord {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+}
+
+use crate::catalog::testcases::Protocol;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,10 +128,15 @@ impl TrialRecord {
         std::fs::write(dir.join(Self::FILE_NAME), text + "\n")
     }
 
-    pub fn read(path: &Path) -> Result<TrialRecord, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a trial record: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<TrialRecord, RecordError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RecordError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| RecordError::NotARecord {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// The measurement column text of result.json.
@@ -173,6 +193,7 @@ mod tests {
         std::fs::write(dir.path().join("bad.json"), "{").unwrap();
         assert!(TrialRecord::read(&dir.path().join("bad.json"))
             .unwrap_err()
+            .to_string()
             .contains("not a trial record"));
     }
 

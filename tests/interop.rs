@@ -3,5 +3,5 @@
 //! Options beyond cargo's filter come from INTEROP_* variables (README).
 
 fn main() {
-    std::process::exit(interop_runner::harness::main());
+    std::process::exit(interop_runner::front::harness::main());
 }

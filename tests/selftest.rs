@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use interop_runner::config::OutputOptions;
+use interop_runner::catalog::registry::{Implementation, Registry, Role};
+use interop_runner::catalog::testcases::{self, Protocol, TestCase};
+use interop_runner::front::config::OutputOptions;
+use interop_runner::orchestrate::runner::Runner;
 use interop_runner::outcome::{Outcome, TrialRecord};
 use interop_runner::plan::Trial;
-use interop_runner::registry::{Implementation, Registry, Role};
-use interop_runner::runner::Runner;
-use interop_runner::testcases::{self, Protocol, TestCase};
 
 fn quic_impl(name: &str) -> Implementation {
     Registry::embedded(Protocol::Quic)
@@ -66,11 +66,16 @@ fn run_parallel(runner: &Arc<Runner>, trials: Vec<Trial>) -> HashMap<String, Tri
 fn own_docker_objects() -> usize {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let docker = interop_runner::docker::connect().await.unwrap();
-        let me = interop_runner::docker::owner_id();
+        let docker = interop_runner::orchestrate::docker::connect()
+            .await
+            .unwrap();
+        let me = interop_runner::orchestrate::docker::owner_id();
         let filter = HashMap::from([(
             "label".to_string(),
-            vec![format!("{}={me}", interop_runner::docker::OWNER_LABEL)],
+            vec![format!(
+                "{}={me}",
+                interop_runner::orchestrate::docker::OWNER_LABEL
+            )],
         )]);
         let containers = docker
             .list_containers(Some(bollard::query_parameters::ListContainersOptions {
@@ -227,7 +232,9 @@ fn ctrl_c_in_the_middle_leaves_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let count = |pid: u32| {
         rt.block_on(async {
-            let docker = interop_runner::docker::connect().await.unwrap();
+            let docker = interop_runner::orchestrate::docker::connect()
+                .await
+                .unwrap();
             let all = docker
                 .list_containers(Some(bollard::query_parameters::ListContainersOptions {
                     all: true,
@@ -265,7 +272,9 @@ fn ctrl_c_in_the_middle_leaves_nothing() {
     assert_eq!(status.code(), Some(130), "exit code after Ctrl-C");
     assert_eq!(count(pid), 0, "containers left after Ctrl-C");
     let nets = rt.block_on(async {
-        let docker = interop_runner::docker::connect().await.unwrap();
+        let docker = interop_runner::orchestrate::docker::connect()
+            .await
+            .unwrap();
         docker
             .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
             .await

@@ -20,7 +20,7 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use futures_util::StreamExt;
-use interop_runner::images::{
+use interop_runner::orchestrate::images::{
     ensure_runner_images_with, RunnerImageOptions, PROJECT_LABEL, SIM_IMAGE,
 };
 
@@ -315,7 +315,7 @@ impl Testbed {
         self.logs(sim).await
     }
 
-    fn trace(&self, side: &str) -> Vec<Vec<u8>> {
+    fn trace(&self, side: &str) -> Vec<(u32, Vec<u8>)> {
         read_pcap(&self.logs.path().join(format!("trace_node_{side}.pcap")))
     }
 }
@@ -387,53 +387,41 @@ fn labels(test: &str) -> HashMap<String, String> {
     ])
 }
 
-/// Frames of a pcap file (any of the two byte orders, micro or nano).
-fn read_pcap(path: &Path) -> Vec<Vec<u8>> {
+/// Frames of one of the simulator's traces: a little-endian nanosecond
+/// pcap (its format), read with the workspace's capture codec.
+fn read_pcap(path: &Path) -> Vec<(u32, Vec<u8>)> {
     let bytes: Vec<u8> =
         std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert!(bytes.len() >= 24, "{} has no pcap header", path.display());
     assert_eq!(
-        &bytes[0..4],
-        &[0x4d, 0x3c, 0xb2, 0xa1],
+        bytes.get(0..4),
+        Some(&[0x4d, 0x3c, 0xb2, 0xa1][..]),
         "{} is not a little-endian nanosecond pcap",
         path.display()
     );
-    let mut frames: Vec<Vec<u8>> = Vec::new();
-    let mut at: usize = 24;
-    while at + 16 <= bytes.len() {
-        let captured: usize =
-            u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap_or([0; 4])) as usize;
-        let end: usize = at + 16 + captured;
-        assert!(
-            end <= bytes.len(),
-            "{} ends inside a record",
-            path.display()
-        );
-        frames.push(bytes[at + 16..end].to_vec());
-        at = end;
-    }
-    frames
+    let capture =
+        wirecap::read_capture(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(
+        capture.warning,
+        None,
+        "{} ends inside a record",
+        path.display()
+    );
+    capture
+        .frames
+        .iter()
+        .map(|f| (f.link_type, f.data.to_vec()))
+        .collect()
 }
 
 /// UDP payloads in a trace between the two ports (either direction), in order.
-fn udp_payloads(frames: &[Vec<u8>], port: u16) -> Vec<(u16, u16, Vec<u8>)> {
+fn udp_payloads(frames: &[(u32, Vec<u8>)], port: u16) -> Vec<(u16, u16, Vec<u8>)> {
     frames
         .iter()
-        .filter_map(|frame| {
-            let ethertype: u16 = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
-            let ip: &[u8] = frame.get(14..)?;
-            let (proto, l4): (u8, usize) = match ethertype {
-                0x0800 => (ip[9], usize::from(ip[0] & 0x0f) * 4),
-                0x86dd => (ip[6], 40),
-                _ => return None,
-            };
-            let udp: &[u8] = ip.get(l4..)?;
-            let (sport, dport): (u16, u16) = (
-                u16::from_be_bytes([udp[0], udp[1]]),
-                u16::from_be_bytes([udp[2], udp[3]]),
-            );
-            (proto == 17 && (sport == port || dport == port))
-                .then(|| (sport, dport, udp[8..].to_vec()))
+        .filter_map(|(link_type, frame)| {
+            let d =
+                wirecap::link::ip_payload(*link_type, frame).and_then(wirecap::ip::udp_datagram)?;
+            let (sport, dport) = (d.src.port(), d.dst.port());
+            (sport == port || dport == port).then(|| (sport, dport, d.payload.to_vec()))
         })
         .collect()
 }
@@ -528,7 +516,7 @@ async fn simple_p2p_forwards_ipv4_and_ipv6_after_waiting_for_the_server() {
     // Both traces hold both directions of both families, and nothing of the
     // WAITFORSERVER conversation (probes or Version Negotiation answers).
     for side in ["left", "right"] {
-        let frames: Vec<Vec<u8>> = bed.trace(side);
+        let frames: Vec<(u32, Vec<u8>)> = bed.trace(side);
         let v4_echo: Vec<(u16, u16, Vec<u8>)> = udp_payloads(&frames, 4000);
         assert_eq!(v4_echo.len(), 40, "{side} trace, IPv4 echo");
         assert_eq!(
@@ -801,10 +789,10 @@ async fn tcp_cross_traffic_competes_for_the_link() {
         "the cross flow delivered only {delivered} bytes: {sim_out}"
     );
     assert!(number(&ping, "received") > 0, "{ping}");
-    let left: Vec<Vec<u8>> = bed.trace("left");
+    let left: Vec<(u32, Vec<u8>)> = bed.trace("left");
     assert!(
         left.iter()
-            .all(|frame| frame.len() < 14 || frame[12..14] != [0x08, 0x00] || frame[23] != 6),
+            .all(|(_, frame)| frame.len() < 14 || frame[12..14] != [0x08, 0x00] || frame[23] != 6),
         "a TCP packet of the internal flow leaked into the client-side trace"
     );
 }

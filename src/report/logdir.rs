@@ -5,19 +5,20 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::ReportError;
 use super::{Results, TestInfo};
+use crate::catalog::registry::Registry;
+use crate::catalog::testcases::{self, Protocol};
 use crate::outcome::TrialRecord;
-use crate::registry::Registry;
-use crate::testcases::{self, Protocol};
 
 /// Deep enough for `<root>/[webtransport/]<server>_<client>/<test>/[<rep>/]`.
 const MAX_DEPTH: usize = 5;
 
 /// Finds every trial record under `dir`, never following symlinks. Records
 /// that cannot be read are reported, not fatal.
-pub fn collect_records(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<String>), String> {
+pub fn collect_records(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<String>), ReportError> {
     if !dir.is_dir() {
-        return Err(format!("{}: not a directory", dir.display()));
+        return Err(ReportError::NotADirectory(dir.to_path_buf()));
     }
     let mut files = Vec::new();
     walk(dir, 0, &mut files);
@@ -27,7 +28,7 @@ pub fn collect_records(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<String>), St
     for f in files {
         match TrialRecord::read(&f) {
             Ok(r) => records.push(r),
-            Err(e) => problems.push(e),
+            Err(e) => problems.push(e.to_string()),
         }
     }
     Ok((records, problems))
@@ -192,6 +193,7 @@ mod tests {
     fn missing_directory_is_an_error() {
         assert!(collect_records(Path::new("/nonexistent/dir"))
             .unwrap_err()
+            .to_string()
             .contains("not a directory"));
     }
 }

@@ -264,7 +264,7 @@ mod tests {
         let one = render_all(&[sample()], false, false);
         assert_eq!(one, render_terminal(&sample(), false));
         let mut wt = sample();
-        wt.protocol = crate::testcases::Protocol::WebTransport;
+        wt.protocol = crate::catalog::testcases::Protocol::WebTransport;
         let two = render_all(&[sample(), wt], true, false);
         assert!(two.starts_with("\nquic:\n|  | quic-go"), "{two}");
         assert!(two.contains("\nwebtransport:\n"), "{two}");

@@ -1,16 +1,22 @@
 //! From trial records to what people and CI read: the interop matrix
 //! (terminal and Markdown), result.json, shard merging and log-dir rebuilds.
+//!
+//! Stage 6. Input: [`TrialRecord`]s, fresh from a run or read back from a
+//! log directory. Output: the matrix text and result.json, the reference's
+//! exact fields.
 
+mod error;
 mod logdir;
 mod matrix;
 mod result_json;
 
 use std::collections::HashMap;
 
+use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
-use crate::testcases::{Protocol, TestCase};
 
+pub use error::ReportError;
 pub use logdir::{collect_records, results_from_records};
 pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
 pub use result_json::{merge_result_files, ResultJson};
@@ -208,11 +214,11 @@ impl Results {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::catalog::registry::Registry;
     use crate::plan::{Selection, TestFilter};
-    use crate::registry::Registry;
 
     pub(crate) fn record(s: &str, c: &str, t: &str, o: Outcome) -> TrialRecord {
-        let tc = crate::testcases::find(Protocol::Quic, t).unwrap();
+        let tc = crate::catalog::testcases::find(Protocol::Quic, t).unwrap();
         TrialRecord {
             protocol: Protocol::Quic,
             server: s.into(),

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Results, TestInfo};
+use super::{Entry, ReportError, Results, TestInfo};
 use crate::outcome::Outcome;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,19 +116,25 @@ impl ResultJson {
         }
     }
 
-    pub fn read(path: &Path) -> Result<ResultJson, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let parsed: ResultJson = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a result.json: {e}", path.display()))?;
+    pub fn read(path: &Path) -> Result<ResultJson, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let parsed: ResultJson =
+            serde_json::from_str(&text).map_err(|source| ReportError::NotResultJson {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let pairs = parsed.clients.len() * parsed.servers.len();
         if parsed.results.len() != pairs || parsed.measurements.len() != pairs {
-            return Err(format!(
-                "{}: expected {pairs} result lists for {} clients × {} servers, found {}",
-                path.display(),
-                parsed.clients.len(),
-                parsed.servers.len(),
-                parsed.results.len()
-            ));
+            return Err(ReportError::WrongShape {
+                path: path.to_path_buf(),
+                pairs,
+                clients: parsed.clients.len(),
+                servers: parsed.servers.len(),
+                found: parsed.results.len(),
+            });
         }
         Ok(parsed)
     }
@@ -139,7 +145,7 @@ impl ResultJson {
     }
 
     /// Back into a results table (every pair of clients × servers).
-    fn to_results(&self) -> Result<Results, String> {
+    fn to_results(&self, path: &Path) -> Result<Results, ReportError> {
         let (tests, measurements) = self.test_columns();
         let mut entries = HashMap::new();
         let mut i = 0;
@@ -147,12 +153,14 @@ impl ResultJson {
             for server in &self.servers {
                 for e in &self.results[i] {
                     let Some(result) = &e.result else { continue };
-                    let outcome = Outcome::parse(result).ok_or_else(|| {
-                        format!(
-                            "unknown result \"{result}\" for {server}/{client}/{}",
-                            e.name
-                        )
-                    })?;
+                    let outcome =
+                        Outcome::parse(result).ok_or_else(|| ReportError::UnknownResult {
+                            path: path.to_path_buf(),
+                            result: result.clone(),
+                            server: server.clone(),
+                            client: client.clone(),
+                            test: e.name.clone(),
+                        })?;
                     let entry = Entry {
                         outcome,
                         reason: String::new(),
@@ -161,12 +169,14 @@ impl ResultJson {
                     entries.insert((server.clone(), client.clone(), e.name.clone()), entry);
                 }
                 for m in &self.measurements[i] {
-                    let outcome = Outcome::parse(&m.result).ok_or_else(|| {
-                        format!(
-                            "unknown result \"{}\" for {server}/{client}/{}",
-                            m.result, m.name
-                        )
-                    })?;
+                    let outcome =
+                        Outcome::parse(&m.result).ok_or_else(|| ReportError::UnknownResult {
+                            path: path.to_path_buf(),
+                            result: m.result.clone(),
+                            server: server.clone(),
+                            client: client.clone(),
+                            test: m.name.clone(),
+                        })?;
                     let entry = Entry {
                         outcome,
                         reason: String::new(),
@@ -178,7 +188,7 @@ impl ResultJson {
             }
         }
         Ok(Results {
-            protocol: crate::testcases::Protocol::Quic,
+            protocol: crate::catalog::testcases::Protocol::Quic,
             servers: self.servers.clone(),
             clients: self.clients.clone(),
             pairs: self
@@ -218,8 +228,11 @@ impl ResultJson {
                 .unwrap_or(abbr)
                 .to_string();
             let is_test = in_results.contains(&abbr.as_str())
-                || crate::testcases::find(crate::testcases::Protocol::Quic, &name)
-                    .is_some_and(|t| !t.is_measurement());
+                || crate::catalog::testcases::find(
+                    crate::catalog::testcases::Protocol::Quic,
+                    &name,
+                )
+                .is_some_and(|t| !t.is_measurement());
             let info = TestInfo {
                 abbr: abbr.clone(),
                 name,
@@ -258,12 +271,10 @@ fn push_new_info(list: &mut Vec<TestInfo>, items: &[TestInfo]) {
 /// Merges the result.json files of shards of one run. Servers, clients and
 /// tests are united in order of first appearance; a cell given by two shards
 /// must agree.
-pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, String> {
+pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, ReportError> {
     let mut merged: Option<Results> = None;
     for path in paths {
-        let shard = ResultJson::read(path)?
-            .to_results()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let shard = ResultJson::read(path)?.to_results(path)?;
         let Some(m) = merged.as_mut() else {
             merged = Some(shard);
             continue;
@@ -282,15 +293,14 @@ pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, String> {
         for (key, entry) in shard.entries {
             match m.entries.get(&key) {
                 Some(old) if old.outcome != entry.outcome || old.details != entry.details => {
-                    return Err(format!(
-                        "{}: {} for server {} / client {} / test {} conflicts with an earlier shard's {}",
-                        path.display(),
-                        entry.outcome,
-                        key.0,
-                        key.1,
-                        key.2,
-                        old.outcome
-                    ));
+                    return Err(ReportError::Conflict {
+                        path: path.to_path_buf(),
+                        outcome: entry.outcome,
+                        server: key.0.clone(),
+                        client: key.1.clone(),
+                        test: key.2.clone(),
+                        earlier: old.outcome,
+                    });
                 }
                 _ => {
                     m.entries.insert(key, entry);
@@ -298,7 +308,7 @@ pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, String> {
             }
         }
     }
-    let merged = merged.ok_or("no result.json files to merge")?;
+    let merged = merged.ok_or(ReportError::NothingToMerge)?;
     Ok(ResultJson::from_results(&merged))
 }
 
@@ -401,7 +411,7 @@ mod tests {
         let (pa, pb) = (dir.path().join("a.json"), dir.path().join("b.json"));
         ResultJson::from_results(&a).write(&pa).unwrap();
         ResultJson::from_results(&b).write(&pb).unwrap();
-        let err = merge_result_files(&[&pa, &pb]).unwrap_err();
+        let err = merge_result_files(&[&pa, &pb]).unwrap_err().to_string();
         assert!(
             err.contains("conflicts") && err.contains("handshake"),
             "{err}"
@@ -415,12 +425,14 @@ mod tests {
         std::fs::write(&p, "{\"start_time\": 1}").unwrap();
         assert!(merge_result_files(&[&p])
             .unwrap_err()
+            .to_string()
             .contains("not a result.json"));
         let mut j = ResultJson::from_results(&two_by_two());
         j.results.pop();
         j.write(&p).unwrap();
         assert!(merge_result_files(&[&p])
             .unwrap_err()
+            .to_string()
             .contains("expected 4 result lists"));
     }
 }

@@ -2,9 +2,9 @@
 //! (the same variables the reference simulator image reads, plus a few
 //! optional `SIM_*` ones for tests and parallel runs).
 
-use crate::iface::parse_subnet;
+use crate::iface::{parse_subnet, IfaceError};
 use crate::nat::Subnet;
-use crate::scenario::{parse_scenario, Scenario};
+use crate::scenario::{parse_scenario, Scenario, ScenarioError};
 use std::path::PathBuf;
 
 /// TCP port that opens once the link is up (clients wait on it).
@@ -31,35 +31,53 @@ pub struct Config {
 pub const USAGE: &str = "usage: interop-sim [SCENARIO FLAGS...]   (or set SCENARIO=\"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")\n\
 environment: SCENARIO, WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SIM_LEFT_SUBNET, SIM_RIGHT_SUBNET, SIM_SEED, SIM_READY_PORT";
 
+/// Why the simulator's configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("SCENARIO is not set and no scenario was given on the command line")]
+    NoScenario,
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("{name}: {source}")]
+    Subnet { name: String, source: IfaceError },
+    #[error("SIM_SEED={0:?} is not a whole number")]
+    Seed(String),
+    #[error("SIM_READY_PORT={0:?} is not a port number")]
+    ReadyPort(String),
+}
+
 /// Builds the configuration; `args` excludes the program name.
-pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let scenario_text: String = if args.is_empty() {
-        env("SCENARIO").ok_or_else(|| {
-            "SCENARIO is not set and no scenario was given on the command line".to_string()
-        })?
+        env("SCENARIO").ok_or(ConfigError::NoScenario)?
     } else {
         args.join(" ")
     };
     let words: Vec<&str> = scenario_text.split_whitespace().collect();
     let scenario: Scenario = parse_scenario(&words)?;
     let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let subnet = |name: &str| -> Result<Option<Subnet>, String> {
+    let subnet = |name: &str| -> Result<Option<Subnet>, ConfigError> {
         non_empty(name)
-            .map(|v| parse_subnet(v.trim()).map_err(|e| format!("{name}: {e}")))
+            .map(|v| {
+                parse_subnet(v.trim()).map_err(|source| ConfigError::Subnet {
+                    name: name.to_string(),
+                    source,
+                })
+            })
             .transpose()
     };
     let seed: Option<u64> = non_empty("SIM_SEED")
         .map(|v| {
             v.trim()
                 .parse::<u64>()
-                .map_err(|_| format!("SIM_SEED={v:?} is not a whole number"))
+                .map_err(|_| ConfigError::Seed(v.clone()))
         })
         .transpose()?;
     let ready_port: u16 = non_empty("SIM_READY_PORT")
         .map(|v| {
             v.trim()
                 .parse::<u16>()
-                .map_err(|_| format!("SIM_READY_PORT={v:?} is not a port number"))
+                .map_err(|_| ConfigError::ReadyPort(v.clone()))
         })
         .transpose()?
         .unwrap_or(READY_PORT);
@@ -115,21 +133,26 @@ mod tests {
     fn bad_environment_is_explained() {
         assert!(load(&[], &env_of(&[]))
             .unwrap_err()
+            .to_string()
             .contains("SCENARIO is not set"));
         let base: &str = "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25";
-        let e = load(&[], &env_of(&[("SCENARIO", base), ("SIM_SEED", "x")])).unwrap_err();
+        let e = load(&[], &env_of(&[("SCENARIO", base), ("SIM_SEED", "x")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SIM_SEED"), "{e}");
         let e = load(
             &[],
             &env_of(&[("SCENARIO", base), ("SIM_LEFT_SUBNET", "10.0.0.0")]),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("SIM_LEFT_SUBNET"), "{e}");
         let e = load(
             &[],
             &env_of(&[("SCENARIO", base), ("SIM_READY_PORT", "99999")]),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("SIM_READY_PORT"), "{e}");
     }
 }

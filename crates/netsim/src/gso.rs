@@ -3,7 +3,7 @@
 //! offloads on hand such packets to the simulator over veth.
 
 use crate::packet::{
-    fix_ipv4_header_checksum, fix_l4_checksum, parse_ip, IpInfo, PROTO_TCP, PROTO_UDP,
+    fix_ipv4_header_checksum, fix_l4_checksum, parse_ip, IpInfo, PacketError, PROTO_TCP, PROTO_UDP,
 };
 
 /// Kind of offload the kernel reported for a received packet.
@@ -13,27 +13,46 @@ pub enum GsoKind {
     Tcp,
 }
 
+/// Why an offload super-packet cannot be split.
+#[derive(Debug, thiserror::Error)]
+pub enum GsoError {
+    #[error("segment size 0")]
+    ZeroSegment,
+    #[error(transparent)]
+    Packet(#[from] PacketError),
+    #[error("offload type {kind:?} does not match IP protocol {protocol}")]
+    Mismatch { kind: GsoKind, protocol: u8 },
+    #[error("UDP header truncated")]
+    UdpTruncated,
+    #[error("TCP header truncated")]
+    TcpTruncated,
+}
+
 /// Splits `packet` into packets carrying at most `segment_size` payload bytes each.
-pub fn segment(packet: &[u8], kind: GsoKind, segment_size: usize) -> Result<Vec<Vec<u8>>, String> {
+pub fn segment(
+    packet: &[u8],
+    kind: GsoKind,
+    segment_size: usize,
+) -> Result<Vec<Vec<u8>>, GsoError> {
     if segment_size == 0 {
-        return Err("segment size 0".to_string());
+        return Err(GsoError::ZeroSegment);
     }
-    let info: IpInfo = parse_ip(packet).map_err(|e| e.to_string())?;
+    let info: IpInfo = parse_ip(packet)?;
     let packet: &[u8] = &packet[..info.total_len];
     match (kind, info.protocol) {
         (GsoKind::Udp, PROTO_UDP) => segment_udp(packet, &info, segment_size),
         (GsoKind::Tcp, PROTO_TCP) => segment_tcp(packet, &info, segment_size),
-        _ => Err(format!(
-            "offload type {kind:?} does not match IP protocol {}",
-            info.protocol
-        )),
+        _ => Err(GsoError::Mismatch {
+            kind,
+            protocol: info.protocol,
+        }),
     }
 }
 
-fn segment_udp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>, String> {
+fn segment_udp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>, GsoError> {
     let header_end: usize = info.l4_offset + 8;
     if packet.len() < header_end {
-        return Err("UDP header truncated".to_string());
+        return Err(GsoError::UdpTruncated);
     }
     let headers: &[u8] = &packet[..header_end];
     let mut out: Vec<Vec<u8>> = Vec::new();
@@ -51,12 +70,12 @@ fn segment_udp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>
     Ok(out)
 }
 
-fn segment_tcp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>, String> {
+fn segment_tcp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>, GsoError> {
     let at: usize = info.l4_offset;
     let data_offset: usize = usize::from(packet.get(at + 12).copied().unwrap_or(0) >> 4) * 4;
     let header_end: usize = at + data_offset;
     if data_offset < 20 || packet.len() < header_end {
-        return Err("TCP header truncated".to_string());
+        return Err(GsoError::TcpTruncated);
     }
     let headers: &[u8] = &packet[..header_end];
     let first_seq: u32 = u32::from_be_bytes([
@@ -91,7 +110,7 @@ fn segment_tcp(packet: &[u8], info: &IpInfo, size: usize) -> Result<Vec<Vec<u8>>
 }
 
 /// Sets the IP length (and IPv4 id) of one segment and recomputes its checksums.
-fn finish_piece(piece: &mut [u8], info: &IpInfo, index: usize) -> Result<(), String> {
+fn finish_piece(piece: &mut [u8], info: &IpInfo, index: usize) -> Result<(), GsoError> {
     let len: usize = piece.len();
     if info.src.is_ipv4() {
         piece[2..4].copy_from_slice(&(len as u16).to_be_bytes());
@@ -101,7 +120,7 @@ fn finish_piece(piece: &mut [u8], info: &IpInfo, index: usize) -> Result<(), Str
     } else {
         piece[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
     }
-    let piece_info: IpInfo = parse_ip(piece).map_err(|e| e.to_string())?;
+    let piece_info: IpInfo = parse_ip(piece)?;
     fix_l4_checksum(piece, &piece_info);
     Ok(())
 }

@@ -68,20 +68,44 @@ pub fn network_of(addr: IpAddr, prefix: u8) -> Subnet {
     }
 }
 
+/// Why the two sides of the link cannot be told apart, or a subnet not
+/// read; one sentence each for the sim's console.
+#[derive(Debug, thiserror::Error)]
+pub enum IfaceError {
+    #[error("subnet {0:?} lacks a /prefix")]
+    NoPrefix(String),
+    #[error("subnet {0:?} has no valid address")]
+    BadAddress(String),
+    #[error("subnet {0:?} has no valid prefix length")]
+    BadPrefix(String),
+    #[error("no interface has an address in {0}")]
+    NoneIn(Subnet),
+    #[error("both sides resolve to interface {0}")]
+    SameInterface(String),
+    #[error("no interface left for the {0}")]
+    NoneLeft(&'static str),
+    #[error("cannot tell which interface is the {what} among {names} (set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET)")]
+    Ambiguous { what: &'static str, names: String },
+    #[error("expected exactly two interfaces with an IPv4 address, found {count} ({found}); set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET")]
+    NotTwo { count: usize, found: String },
+    #[error("cannot list interfaces: {0}")]
+    List(#[source] std::io::Error),
+}
+
 /// Parses `193.167.0.0/24` or `fd00:cafe:cafe::/64`.
-pub fn parse_subnet(text: &str) -> Result<Subnet, String> {
+pub fn parse_subnet(text: &str) -> Result<Subnet, IfaceError> {
     let (addr, prefix) = text
         .split_once('/')
-        .ok_or_else(|| format!("subnet {text:?} lacks a /prefix"))?;
+        .ok_or_else(|| IfaceError::NoPrefix(text.to_string()))?;
     let addr: IpAddr = addr
         .parse()
-        .map_err(|_| format!("subnet {text:?} has no valid address"))?;
+        .map_err(|_| IfaceError::BadAddress(text.to_string()))?;
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let prefix: u8 = prefix
         .parse::<u8>()
         .ok()
         .filter(|p| *p <= max)
-        .ok_or_else(|| format!("subnet {text:?} has no valid prefix length"))?;
+        .ok_or_else(|| IfaceError::BadPrefix(text.to_string()))?;
     Ok(network_of(addr, prefix))
 }
 
@@ -90,14 +114,14 @@ pub fn identify(
     interfaces: &[Interface],
     left_hint: Option<Subnet>,
     right_hint: Option<Subnet>,
-) -> Result<Sides, String> {
+) -> Result<Sides, IfaceError> {
     let candidates: Vec<&Interface> = interfaces.iter().filter(|i| !i.addrs.is_empty()).collect();
-    let in_subnet = |hint: Subnet| -> Result<&Interface, String> {
+    let in_subnet = |hint: Subnet| -> Result<&Interface, IfaceError> {
         candidates
             .iter()
             .find(|i| i.addrs.iter().any(|(a, _)| hint.contains(*a)))
             .copied()
-            .ok_or_else(|| format!("no interface has an address in {hint}"))
+            .ok_or(IfaceError::NoneIn(hint))
     };
     let others = |chosen: &Interface| -> Vec<&Interface> {
         candidates
@@ -119,7 +143,7 @@ pub fn identify(
         (None, None) => by_lower_address(&candidates)?,
     };
     if left.name == right.name {
-        return Err(format!("both sides resolve to interface {}", left.name));
+        return Err(IfaceError::SameInterface(left.name.clone()));
     }
     Ok(Sides {
         left: left.clone(),
@@ -127,45 +151,49 @@ pub fn identify(
     })
 }
 
-fn single<'a>(list: Vec<&'a Interface>, what: &str) -> Result<&'a Interface, String> {
+fn single<'a>(list: Vec<&'a Interface>, what: &'static str) -> Result<&'a Interface, IfaceError> {
     match list.as_slice() {
         [one] => Ok(one),
-        [] => Err(format!("no interface left for the {what}")),
-        many => Err(format!(
-            "cannot tell which interface is the {what} among {} (set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET)",
-            many.iter().map(|i| i.name.as_str()).collect::<Vec<&str>>().join(", ")
-        )),
+        [] => Err(IfaceError::NoneLeft(what)),
+        many => Err(IfaceError::Ambiguous {
+            what,
+            names: many
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<&str>>()
+                .join(", "),
+        }),
     }
 }
 
 fn by_lower_address<'a>(
     candidates: &[&'a Interface],
-) -> Result<(&'a Interface, &'a Interface), String> {
+) -> Result<(&'a Interface, &'a Interface), IfaceError> {
     let mut with_v4: Vec<(Ipv4Addr, &Interface)> = candidates
         .iter()
         .filter_map(|i| Some((i.first_v4()?, *i)))
         .collect();
     if with_v4.len() != 2 {
-        return Err(format!(
-            "expected exactly two interfaces with an IPv4 address, found {} ({}); set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET",
-            with_v4.len(),
-            with_v4.iter().map(|(a, i)| format!("{} {a}", i.name)).collect::<Vec<String>>().join(", ")
-        ));
+        return Err(IfaceError::NotTwo {
+            count: with_v4.len(),
+            found: with_v4
+                .iter()
+                .map(|(a, i)| format!("{} {a}", i.name))
+                .collect::<Vec<String>>()
+                .join(", "),
+        });
     }
     with_v4.sort_by_key(|(addr, _)| *addr);
     Ok((with_v4[0].1, with_v4[1].1))
 }
 
 /// Lists this namespace's interfaces (loopback excluded) with their addresses.
-pub fn list_interfaces() -> Result<Vec<Interface>, String> {
+pub fn list_interfaces() -> Result<Vec<Interface>, IfaceError> {
     let mut found: BTreeMap<String, Interface> = BTreeMap::new();
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills head with a list we free below.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(format!(
-            "cannot list interfaces: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(IfaceError::List(std::io::Error::last_os_error()));
     }
     let mut cursor: *mut libc::ifaddrs = head;
     while !cursor.is_null() {
@@ -291,10 +319,12 @@ mod tests {
         let a: Interface = iface("eth0", &[("193.167.0.2", 24)]);
         assert!(identify(std::slice::from_ref(&a), None, None)
             .unwrap_err()
+            .to_string()
             .contains("exactly two"));
         let hint: Subnet = parse_subnet("10.0.0.0/8").unwrap();
         assert!(identify(&[a], Some(hint), None)
             .unwrap_err()
+            .to_string()
             .contains("no interface"));
         assert!(parse_subnet("193.167.0.0").is_err());
         assert!(parse_subnet("193.167.0.0/33").is_err());

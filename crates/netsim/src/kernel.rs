@@ -3,6 +3,8 @@
 //! namespace. Docker mounts /proc/sys read-only, so the orchestrator sets
 //! these sysctls at container create; the simulator checks them at start.
 
+use crate::error::SimError;
+
 /// Namespaced sysctls the orchestrator must set on the sim container
 /// (Docker `HostConfig.Sysctls`).
 pub const SYSCTLS: &[(&str, &str)] = &[
@@ -16,7 +18,7 @@ pub const CAPABILITIES: &[&str] = &["NET_ADMIN", "NET_RAW"];
 
 /// Checks every forwarding switch that could let the kernel route between the
 /// interfaces; turns them off where /proc/sys is writable, fails otherwise.
-pub fn ensure_no_kernel_forwarding(interfaces: &[&str]) -> Result<(), String> {
+pub fn ensure_no_kernel_forwarding(interfaces: &[&str]) -> Result<(), SimError> {
     let mut keys: Vec<String> = vec!["net/ipv4/ip_forward".to_string()];
     keys.extend(
         interfaces
@@ -31,11 +33,14 @@ pub fn ensure_no_kernel_forwarding(interfaces: &[&str]) -> Result<(), String> {
             Some(true) => {
                 let _ = std::fs::write(&path, "0");
                 if read_flag(&path) == Some(true) {
-                    return Err(format!(
-                        "kernel IP forwarding is on ({} = 1) and cannot be turned off from inside; start the sim container with sysctls {}",
-                        key.replace('/', "."),
-                        SYSCTLS.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<String>>().join(" ")
-                    ));
+                    return Err(SimError::KernelForwarding {
+                        key: key.replace('/', "."),
+                        sysctls: SYSCTLS
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<String>>()
+                            .join(" "),
+                    });
                 }
             }
         }

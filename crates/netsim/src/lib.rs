@@ -10,6 +10,7 @@ pub mod capture;
 pub mod clock;
 pub mod config;
 pub mod cross;
+pub mod error;
 pub mod forwarder;
 pub mod gso;
 pub mod iface;
@@ -18,7 +19,6 @@ pub mod kernel;
 pub mod link;
 pub mod nat;
 pub mod packet;
-pub mod pcap;
 pub mod rng;
 pub mod scenario;
 pub mod sender;
@@ -29,7 +29,13 @@ pub mod waitserver;
 
 pub use kernel::{CAPABILITIES, SYSCTLS};
 
+/// The capture of the client's side (eth0, "left") in the logs directory.
+pub const CLIENT_SIDE_TRACE: &str = "trace_node_left.pcap";
+/// The capture of the server's side (eth1, "right").
+pub const SERVER_SIDE_TRACE: &str = "trace_node_right.pcap";
+
 use config::Config;
+use error::SimError;
 use forwarder::{Forwarder, Side};
 use iface::{Interface, Sides};
 use impair::{Impairments, NetFacts};
@@ -74,10 +80,10 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
     }
 }
 
-fn run(config: &Config) -> Result<(), String> {
+fn run(config: &Config) -> Result<(), SimError> {
     // Block the stop signals first so a signal during start-up is not lost.
-    let signals: signals::StopSignals = signals::StopSignals::install()
-        .map_err(|e| format!("cannot set up signal handling: {e}"))?;
+    let signals: signals::StopSignals =
+        signals::StopSignals::install().map_err(SimError::Signals)?;
     let sides: Sides = find_sides(config)?;
     kernel::ensure_no_kernel_forwarding(&[&sides.left.name, &sides.right.name])?;
     println!("Using scenario: {}", config.scenario_text);
@@ -111,8 +117,8 @@ fn run(config: &Config) -> Result<(), String> {
         println!("running with real-time priority");
     }
     let io_sides: [Side; 2] = [
-        open_side(&sides.left, config, "trace_node_left.pcap")?,
-        open_side(&sides.right, config, "trace_node_right.pcap")?,
+        open_side(&sides.left, config, CLIENT_SIDE_TRACE)?,
+        open_side(&sides.right, config, SERVER_SIDE_TRACE)?,
     ];
     let link = &config.scenario.link;
     let delay_ns: u64 = link.delay.as_nanos() as u64;
@@ -146,15 +152,13 @@ fn run(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-fn find_sides(config: &Config) -> Result<Sides, String> {
+fn find_sides(config: &Config) -> Result<Sides, SimError> {
     let deadline: Instant = Instant::now() + INTERFACE_WAIT;
     loop {
         let interfaces: Vec<Interface> = iface::list_interfaces()?;
         match iface::identify(&interfaces, config.left_subnet, config.right_subnet) {
             Ok(sides) => return Ok(sides),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(format!("cannot find the two sides of the link: {e}"))
-            }
+            Err(e) if Instant::now() >= deadline => return Err(SimError::NoSides(e)),
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
         }
     }
@@ -169,17 +173,23 @@ fn describe(iface: &Interface) -> String {
         .join(" ")
 }
 
-fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, String> {
-    let capture: capture::CaptureSocket = capture::CaptureSocket::open(iface.index)
-        .map_err(|e| format!("cannot capture on {} (needs NET_RAW): {e}", iface.name))?;
-    let sender: sender::RawSender = sender::RawSender::open(&iface.name).map_err(|e| {
-        format!(
-            "cannot open raw sockets on {} (needs NET_RAW): {e}",
-            iface.name
-        )
-    })?;
+fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, SimError> {
+    let capture: capture::CaptureSocket =
+        capture::CaptureSocket::open(iface.index).map_err(|source| SimError::Capture {
+            iface: iface.name.clone(),
+            source,
+        })?;
+    let sender: sender::RawSender =
+        sender::RawSender::open(&iface.name).map_err(|source| SimError::RawSocket {
+            iface: iface.name.clone(),
+            source,
+        })?;
     let path: std::path::PathBuf = Path::new(&config.logs_dir).join(file);
-    let trace: pcap::PcapWriter<std::fs::File> = pcap::PcapWriter::create(&path)?;
+    let trace: wirecap::PcapWriter<std::fs::File> =
+        wirecap::PcapWriter::create(&path).map_err(|source| SimError::CreateTrace {
+            path: path.clone(),
+            source,
+        })?;
     Ok(Side {
         subnets: iface.subnets(),
         iface: iface.clone(),
@@ -189,13 +199,13 @@ fn open_side(iface: &Interface, config: &Config, file: &str) -> Result<Side, Str
     })
 }
 
-fn open_ready_listener(port: u16) -> Result<TcpListener, String> {
+fn open_ready_listener(port: u16) -> Result<TcpListener, SimError> {
     let listener: TcpListener = TcpListener::bind(("::", port))
         .or_else(|_| TcpListener::bind(("0.0.0.0", port)))
-        .map_err(|e| format!("cannot listen on TCP port {port}: {e}"))?;
+        .map_err(|source| SimError::Listen { port, source })?;
     listener
         .set_nonblocking(true)
-        .map_err(|e| format!("cannot make the TCP listener non-blocking: {e}"))?;
+        .map_err(SimError::NonBlocking)?;
     Ok(listener)
 }
 

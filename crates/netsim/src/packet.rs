@@ -1,5 +1,10 @@
 //! Reading and rewriting IPv4/IPv6 packets with a UDP or TCP payload: just the
 //! fields the simulator needs, with checksums kept valid after every change.
+//!
+//! Not `wirecap::ip`, which reads captures: a forwarded packet is rewritten
+//! in place, so its lengths must fit the buffer exactly, while a capture
+//! reader must tolerate offloaded frames (zero lengths) and walk IPv6
+//! extension headers to find a datagram.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -26,6 +31,8 @@ pub enum PacketError {
     BadVersion(u8),
     BadHeaderLength,
 }
+
+impl std::error::Error for PacketError {}
 
 impl std::fmt::Display for PacketError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -2,7 +2,7 @@
 //! reference simulator's scenario and flag names, and checked strictly: every
 //! mistake is reported in one sentence before any packet is touched.
 
-use crate::units::{parse_duration, parse_rate};
+use crate::units::{parse_duration, parse_rate, UnitError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -93,17 +93,69 @@ const DROPLIST_FLAGS: &[&str] = &["drops_to_server", "drops_to_client"];
 const BLACKHOLE_FLAGS: &[&str] = &["on", "off", "repeat", "direction"];
 const REBIND_FLAGS: &[&str] = &["first-rebind", "rebind-freq", "rebind-addr"];
 
+/// Why a scenario line does not parse: one sentence for the sim's console.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("no scenario given (set SCENARIO, e.g. \"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")")]
+    NoScenario,
+    #[error("unknown scenario {0:?}; known scenarios: {known}", known = SCENARIO_NAMES.join(", "))]
+    UnknownScenario(String),
+    #[error("unexpected argument {word:?} for scenario {scenario} (flags look like --name=value)")]
+    NotAFlag { word: String, scenario: String },
+    #[error("unknown flag --{key} for scenario {scenario}; it accepts --{allowed}")]
+    UnknownFlag {
+        key: String,
+        scenario: String,
+        allowed: String,
+    },
+    #[error("flag --{0} is given twice")]
+    Twice(String),
+    #[error("flag --{0} needs a value (--{0}=...)")]
+    NeedsValue(String),
+    #[error("missing required flag --{key} for scenario {scenario}")]
+    Missing { key: String, scenario: String },
+    #[error("bad value --{key}={value}: {why}")]
+    BadValue {
+        key: String,
+        value: String,
+        why: ValueError,
+    },
+    #[error("blackhole needs --on or --off to be longer than zero")]
+    NoBlackhole,
+}
+
+/// What is wrong with one flag's value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+    #[error("expected a whole number")]
+    NotWhole,
+    #[error("must be between {min} and {max}")]
+    OutOfRange { min: u64, max: u64 },
+    #[error("expected a percentage between 0 and 100")]
+    NotPercentage,
+    #[error("{item:?} is not a packet index ({why}; indices start at 1)")]
+    NotIndex { item: String, why: Box<ValueError> },
+    #[error("expected both, toclient or toserver")]
+    Direction,
+    #[error("must be at least 1ms")]
+    TooFrequent,
+    #[error("expected true or false (or no value)")]
+    NotBool,
+}
+
 /// Parses a whole scenario command line, e.g. the value of `SCENARIO`.
-pub fn parse_scenario_line(line: &str) -> Result<Scenario, String> {
+pub fn parse_scenario_line(line: &str) -> Result<Scenario, ScenarioError> {
     let words: Vec<&str> = line.split_whitespace().collect();
     parse_scenario(&words)
 }
 
 /// Parses a scenario given as separate words (scenario name first).
-pub fn parse_scenario(words: &[&str]) -> Result<Scenario, String> {
+pub fn parse_scenario(words: &[&str]) -> Result<Scenario, ScenarioError> {
     let (name, flag_words): (&str, &[&str]) = match words.split_first() {
         Some((name, rest)) => (*name, rest),
-        None => return Err("no scenario given (set SCENARIO, e.g. \"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")".to_string()),
+        None => return Err(ScenarioError::NoScenario),
     };
     let extra: &[&str] = match name {
         "simple-p2p" | "tcp-cross-traffic" => &[],
@@ -111,12 +163,7 @@ pub fn parse_scenario(words: &[&str]) -> Result<Scenario, String> {
         "droplist" => DROPLIST_FLAGS,
         "blackhole" => BLACKHOLE_FLAGS,
         "rebind" => REBIND_FLAGS,
-        _ => {
-            return Err(format!(
-                "unknown scenario {name:?}; known scenarios: {}",
-                SCENARIO_NAMES.join(", ")
-            ))
-        }
+        _ => return Err(ScenarioError::UnknownScenario(name.to_string())),
     };
     let flags: Flags = Flags::parse(name, flag_words, extra)?;
     let link: LinkParams = parse_link(&flags)?;
@@ -152,12 +199,15 @@ struct Flags {
 }
 
 impl Flags {
-    fn parse(scenario: &str, words: &[&str], extra: &[&str]) -> Result<Flags, String> {
+    fn parse(scenario: &str, words: &[&str], extra: &[&str]) -> Result<Flags, ScenarioError> {
         let mut values: BTreeMap<String, String> = BTreeMap::new();
         for word in words {
             let body: &str = word
                 .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {word:?} for scenario {scenario} (flags look like --name=value)"))?;
+                .ok_or_else(|| ScenarioError::NotAFlag {
+                    word: word.to_string(),
+                    scenario: scenario.to_string(),
+                })?;
             let (key, value): (&str, &str) = match body.split_once('=') {
                 Some((key, value)) => (key, value),
                 None => (body, ""),
@@ -165,13 +215,14 @@ impl Flags {
             if !LINK_FLAGS.contains(&key) && !extra.contains(&key) {
                 let mut allowed: Vec<&str> = LINK_FLAGS.to_vec();
                 allowed.extend_from_slice(extra);
-                return Err(format!(
-                    "unknown flag --{key} for scenario {scenario}; it accepts --{}",
-                    allowed.join(", --")
-                ));
+                return Err(ScenarioError::UnknownFlag {
+                    key: key.to_string(),
+                    scenario: scenario.to_string(),
+                    allowed: allowed.join(", --"),
+                });
             }
             if values.insert(key.to_string(), value.to_string()).is_some() {
-                return Err(format!("flag --{key} is given twice"));
+                return Err(ScenarioError::Twice(key.to_string()));
             }
         }
         Ok(Flags {
@@ -184,30 +235,34 @@ impl Flags {
         self.values.get(key).map(String::as_str)
     }
 
-    fn required(&self, key: &str) -> Result<&str, String> {
+    fn required(&self, key: &str) -> Result<&str, ScenarioError> {
         match self.optional(key) {
             Some(value) if !value.is_empty() => Ok(value),
-            Some(_) => Err(format!("flag --{key} needs a value (--{key}=...)")),
-            None => Err(format!(
-                "missing required flag --{key} for scenario {}",
-                self.scenario
-            )),
+            Some(_) => Err(ScenarioError::NeedsValue(key.to_string())),
+            None => Err(ScenarioError::Missing {
+                key: key.to_string(),
+                scenario: self.scenario.clone(),
+            }),
         }
     }
 
-    fn non_empty(&self, key: &str) -> Result<Option<&str>, String> {
+    fn non_empty(&self, key: &str) -> Result<Option<&str>, ScenarioError> {
         match self.optional(key) {
-            Some("") => Err(format!("flag --{key} needs a value (--{key}=...)")),
+            Some("") => Err(ScenarioError::NeedsValue(key.to_string())),
             other => Ok(other),
         }
     }
 }
 
-fn flag_error(key: &str, value: &str, why: String) -> String {
-    format!("bad value --{key}={value}: {why}")
+fn flag_error(key: &str, value: &str, why: impl Into<ValueError>) -> ScenarioError {
+    ScenarioError::BadValue {
+        key: key.to_string(),
+        value: value.to_string(),
+        why: why.into(),
+    }
 }
 
-fn parse_link(flags: &Flags) -> Result<LinkParams, String> {
+fn parse_link(flags: &Flags) -> Result<LinkParams, ScenarioError> {
     let delay_text: &str = flags.required("delay")?;
     let delay: Duration =
         parse_duration(delay_text).map_err(|e| flag_error("delay", delay_text, e))?;
@@ -224,29 +279,25 @@ fn parse_link(flags: &Flags) -> Result<LinkParams, String> {
     })
 }
 
-fn parse_count(text: &str, min: u64, max: u64) -> Result<u64, String> {
-    let value: u64 = text
-        .parse::<u64>()
-        .map_err(|_| "expected a whole number".to_string())?;
+fn parse_count(text: &str, min: u64, max: u64) -> Result<u64, ValueError> {
+    let value: u64 = text.parse::<u64>().map_err(|_| ValueError::NotWhole)?;
     if value < min || value > max {
-        return Err(format!("must be between {min} and {max}"));
+        return Err(ValueError::OutOfRange { min, max });
     }
     Ok(value)
 }
 
-fn parse_rate_spec(flags: &Flags, rate_key: &str, burst_key: &str) -> Result<RateSpec, String> {
+fn parse_rate_spec(
+    flags: &Flags,
+    rate_key: &str,
+    burst_key: &str,
+) -> Result<RateSpec, ScenarioError> {
     let rate_text: &str = flags.required(rate_key)?;
     let percent: f64 = rate_text
         .parse::<f64>()
         .ok()
         .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-        .ok_or_else(|| {
-            flag_error(
-                rate_key,
-                rate_text,
-                "expected a percentage between 0 and 100".to_string(),
-            )
-        })?;
+        .ok_or_else(|| flag_error(rate_key, rate_text, ValueError::NotPercentage))?;
     let max_burst: Option<u32> = match flags.non_empty(burst_key)? {
         Some(text) => Some(
             parse_count(text, 0, u32::MAX as u64).map_err(|e| flag_error(burst_key, text, e))?
@@ -257,7 +308,7 @@ fn parse_rate_spec(flags: &Flags, rate_key: &str, burst_key: &str) -> Result<Rat
     Ok(RateSpec { percent, max_burst })
 }
 
-fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, String> {
+fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, ScenarioError> {
     let mut indices: BTreeSet<u64> = BTreeSet::new();
     let text: &str = match flags.optional(key) {
         Some(text) => text,
@@ -268,7 +319,10 @@ fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, String> {
             flag_error(
                 key,
                 text,
-                format!("{item:?} is not a packet index ({e}; indices start at 1)"),
+                ValueError::NotIndex {
+                    item: item.to_string(),
+                    why: Box::new(e),
+                },
             )
         })?;
         indices.insert(index);
@@ -276,13 +330,13 @@ fn parse_index_list(flags: &Flags, key: &str) -> Result<BTreeSet<u64>, String> {
     Ok(indices)
 }
 
-fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
+fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, ScenarioError> {
     let on_text: &str = flags.required("on")?;
     let on: Duration = parse_duration(on_text).map_err(|e| flag_error("on", on_text, e))?;
     let off_text: &str = flags.required("off")?;
     let off: Duration = parse_duration(off_text).map_err(|e| flag_error("off", off_text, e))?;
     if on.is_zero() && off.is_zero() {
-        return Err("blackhole needs --on or --off to be longer than zero".to_string());
+        return Err(ScenarioError::NoBlackhole);
     }
     let repeat: u32 = match flags.non_empty("repeat")? {
         Some(text) => {
@@ -294,13 +348,7 @@ fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
         None | Some("both") => BlackholeDirection::Both,
         Some("toclient") => BlackholeDirection::ToClient,
         Some("toserver") => BlackholeDirection::ToServer,
-        Some(other) => {
-            return Err(flag_error(
-                "direction",
-                other,
-                "expected both, toclient or toserver".to_string(),
-            ))
-        }
+        Some(other) => return Err(flag_error("direction", other, ValueError::Direction)),
     };
     Ok(ScenarioKind::Blackhole {
         on,
@@ -310,7 +358,7 @@ fn parse_blackhole(flags: &Flags) -> Result<ScenarioKind, String> {
     })
 }
 
-fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
+fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, ScenarioError> {
     let first_text: &str = flags.required("first-rebind")?;
     let first: Duration =
         parse_duration(first_text).map_err(|e| flag_error("first-rebind", first_text, e))?;
@@ -319,11 +367,7 @@ fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
             let freq: Duration =
                 parse_duration(text).map_err(|e| flag_error("rebind-freq", text, e))?;
             if freq < Duration::from_millis(1) {
-                return Err(flag_error(
-                    "rebind-freq",
-                    text,
-                    "must be at least 1ms".to_string(),
-                ));
+                return Err(flag_error("rebind-freq", text, ValueError::TooFrequent));
             }
             Some(freq)
         }
@@ -333,13 +377,7 @@ fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
         None => false,
         Some("") | Some("true") | Some("1") => true,
         Some("false") | Some("0") => false,
-        Some(other) => {
-            return Err(flag_error(
-                "rebind-addr",
-                other,
-                "expected true or false (or no value)".to_string(),
-            ))
-        }
+        Some(other) => return Err(flag_error("rebind-addr", other, ValueError::NotBool)),
     };
     Ok(ScenarioKind::Rebind {
         first,
@@ -349,128 +387,4 @@ fn parse_rebind(flags: &Flags) -> Result<ScenarioKind, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LINK: &str = "--delay=15ms --bandwidth=10Mbps --queue=25";
-
-    fn parse(line: &str) -> Result<Scenario, String> {
-        parse_scenario_line(line)
-    }
-
-    #[test]
-    fn simple_p2p() {
-        let scenario: Scenario = parse(&format!("simple-p2p {LINK}")).unwrap();
-        assert_eq!(scenario.kind, ScenarioKind::SimpleP2p);
-        assert_eq!(scenario.link.delay, Duration::from_millis(15));
-        assert_eq!(scenario.link.bandwidth_bps, 10_000_000);
-        assert_eq!(scenario.link.queue_packets, 25);
-    }
-
-    #[test]
-    fn drop_and_corrupt_rates() {
-        let scenario: Scenario = parse(&format!(
-            "drop-rate {LINK} --rate_to_server=30 --rate_to_client=2 --burst_to_server=3"
-        ))
-        .unwrap();
-        assert_eq!(
-            scenario.kind,
-            ScenarioKind::DropRate {
-                to_server: RateSpec {
-                    percent: 30.0,
-                    max_burst: Some(3)
-                },
-                to_client: RateSpec {
-                    percent: 2.0,
-                    max_burst: None
-                },
-            }
-        );
-        let corrupt: Scenario = parse(&format!(
-            "corrupt-rate {LINK} --rate_to_server=2 --rate_to_client=2.5"
-        ))
-        .unwrap();
-        assert!(matches!(corrupt.kind, ScenarioKind::CorruptRate { .. }));
-    }
-
-    #[test]
-    fn droplist_blackhole_rebind() {
-        let drops: Scenario = parse(&format!(
-            "droplist {LINK} --drops_to_server=2,3,4 --drops_to_client=1,5"
-        ))
-        .unwrap();
-        assert_eq!(
-            drops.kind,
-            ScenarioKind::Droplist {
-                to_server: [2, 3, 4].into_iter().collect(),
-                to_client: [1, 5].into_iter().collect(),
-            }
-        );
-        let hole: Scenario = parse(&format!(
-            "blackhole {LINK} --on=5s --off=2s --repeat=3 --direction=toclient"
-        ))
-        .unwrap();
-        assert_eq!(
-            hole.kind,
-            ScenarioKind::Blackhole {
-                on: Duration::from_secs(5),
-                off: Duration::from_secs(2),
-                repeat: 3,
-                direction: BlackholeDirection::ToClient,
-            }
-        );
-        let rebind: Scenario = parse(&format!(
-            "rebind {LINK} --first-rebind=1s --rebind-freq=5s --rebind-addr"
-        ))
-        .unwrap();
-        assert_eq!(
-            rebind.kind,
-            ScenarioKind::Rebind {
-                first: Duration::from_secs(1),
-                freq: Some(Duration::from_secs(5)),
-                rebind_addr: true,
-            }
-        );
-        let cross: Scenario = parse(&format!("tcp-cross-traffic {LINK}")).unwrap();
-        assert_eq!(cross.kind, ScenarioKind::TcpCrossTraffic);
-    }
-
-    #[test]
-    fn every_bad_input_is_explained() {
-        let cases: &[(&str, &str)] = &[
-            ("", "no scenario given"),
-            ("warp-drive --delay=1ms", "unknown scenario \"warp-drive\""),
-            ("simple-p2p --delay=15ms --bandwidth=10Mbps", "missing required flag --queue"),
-            ("simple-p2p --bandwidth=10Mbps --queue=25", "missing required flag --delay"),
-            ("simple-p2p --delay=15ms --queue=25", "missing required flag --bandwidth"),
-            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25 --speed=9", "unknown flag --speed"),
-            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s", "unknown flag --on"),
-            ("simple-p2p --delay=fast --bandwidth=10Mbps --queue=25", "bad value --delay=fast"),
-            ("simple-p2p --delay=15ms --bandwidth=10 --queue=25", "bad value --bandwidth=10"),
-            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=0", "bad value --queue=0"),
-            ("simple-p2p --delay=15ms --bandwidth=10Mbps --queue=x", "bad value --queue=x"),
-            ("simple-p2p --delay= --bandwidth=10Mbps --queue=25", "--delay needs a value"),
-            ("simple-p2p --delay=1ms --delay=2ms --bandwidth=10Mbps --queue=25", "--delay is given twice"),
-            ("simple-p2p delay=15ms", "unexpected argument \"delay=15ms\""),
-            ("drop-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=3", "missing required flag --rate_to_client"),
-            ("drop-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=300 --rate_to_client=1", "bad value --rate_to_server=300"),
-            ("corrupt-rate --delay=15ms --bandwidth=10Mbps --queue=25 --rate_to_server=3 --rate_to_client=1 --burst_to_client=-1", "bad value --burst_to_client=-1"),
-            ("droplist --delay=15ms --bandwidth=10Mbps --queue=25 --drops_to_server=0,1", "bad value --drops_to_server=0,1"),
-            ("droplist --delay=15ms --bandwidth=10Mbps --queue=25 --drops_to_client=a", "bad value --drops_to_client=a"),
-            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s", "missing required flag --off"),
-            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s --off=2s --repeat=0", "bad value --repeat=0"),
-            ("blackhole --delay=15ms --bandwidth=10Mbps --queue=25 --on=5s --off=2s --direction=up", "bad value --direction=up"),
-            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25", "missing required flag --first-rebind"),
-            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25 --first-rebind=1s --rebind-addr=maybe", "bad value --rebind-addr=maybe"),
-            ("rebind --delay=15ms --bandwidth=10Mbps --queue=25 --first-rebind=1s --rebind-freq=0s", "bad value --rebind-freq=0s"),
-        ];
-        for (line, expected) in cases {
-            let error: String = parse(line).expect_err(line);
-            assert!(
-                error.contains(expected),
-                "{line:?} gave {error:?}, expected it to mention {expected:?}"
-            );
-            assert!(!error.contains('\n'), "{error:?} is not one line");
-        }
-    }
-}
+mod tests;

@@ -7,7 +7,7 @@
 //! are exact. Results are printed as `key=value` pairs on one line.
 
 use crate::clock::mono_nanos;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,40 @@ use std::time::{Duration, Instant};
 /// to the header itself).
 const HEADER: usize = 24;
 const USAGE: &str = "usage: interop-sim probe echo BIND | ping TARGET COUNT INTERVAL_MS | flood TARGET RATE_BPS SECONDS SIZE [GSO_SEGMENTS] | sink BIND IDLE_S | tcp-sink BIND | tcp-send TARGET SECONDS | trace-delay LEFT.pcap RIGHT.pcap";
+
+/// Why a probe command failed; printed after "interop-sim probe: ".
+#[derive(Debug, thiserror::Error)]
+enum ToolError {
+    #[error("{USAGE}")]
+    Usage,
+    #[error("{0:?} is not a whole number")]
+    NotNumber(String),
+    #[error("{0:?} is not ADDRESS:PORT")]
+    NotAddress(String),
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: String, source: io::Error },
+    #[error("receive failed: {0}")]
+    Receive(#[source] io::Error),
+    #[error("{0}")]
+    Socket(#[source] io::Error),
+    #[error("cannot enable UDP GSO: {0}")]
+    Gso(#[source] io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: io::Error },
+    #[error("accept failed: {0}")]
+    Accept(#[source] io::Error),
+    #[error("cannot connect to {target}: {source}")]
+    Connect { target: String, source: io::Error },
+    #[error("send failed: {0}")]
+    Send(#[source] io::Error),
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: io::Error },
+    #[error("{path}: {source}")]
+    NotACapture {
+        path: String,
+        source: wirecap::CaptureError,
+    },
+}
 
 /// Runs one probe command (`args` excludes `interop-sim probe`); returns the exit code.
 pub fn main_with_args(args: &[String]) -> i32 {
@@ -27,7 +61,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     }
 }
 
-fn dispatch(args: &[String]) -> Result<(), String> {
+fn dispatch(args: &[String]) -> Result<(), ToolError> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
         ["echo", bind] => echo(bind),
@@ -46,23 +80,25 @@ fn dispatch(args: &[String]) -> Result<(), String> {
         ["tcp-sink", bind] => tcp_sink(bind),
         ["tcp-send", target, seconds] => tcp_send(target, num(seconds)?),
         ["trace-delay", left, right] => trace_delay(left, right),
-        _ => Err(USAGE.to_string()),
+        _ => Err(ToolError::Usage),
     }
 }
 
-fn num(text: &str) -> Result<u64, String> {
+fn num(text: &str) -> Result<u64, ToolError> {
     text.parse::<u64>()
-        .map_err(|_| format!("{text:?} is not a whole number"))
+        .map_err(|_| ToolError::NotNumber(text.to_string()))
 }
 
-fn addr(text: &str) -> Result<SocketAddr, String> {
+fn addr(text: &str) -> Result<SocketAddr, ToolError> {
     text.parse::<SocketAddr>()
-        .map_err(|_| format!("{text:?} is not ADDRESS:PORT"))
+        .map_err(|_| ToolError::NotAddress(text.to_string()))
 }
 
-fn udp(bind: &str) -> Result<UdpSocket, String> {
-    let socket: UdpSocket =
-        UdpSocket::bind(addr(bind)?).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+fn udp(bind: &str) -> Result<UdpSocket, ToolError> {
+    let socket: UdpSocket = UdpSocket::bind(addr(bind)?).map_err(|source| ToolError::Bind {
+        addr: bind.to_string(),
+        source,
+    })?;
     // Deep buffers so the probe, not the simulator, is never the bottleneck.
     for option in [libc::SO_RCVBUFFORCE, libc::SO_SNDBUFFORCE] {
         let size: libc::c_int = 32 << 20;
@@ -105,13 +141,11 @@ fn read_stamp(buf: &[u8]) -> Option<(u64, u64)> {
 /// Answers every datagram with its header and the sender's address as seen
 /// here; a WAITFORSERVER probe gets a Version Negotiation packet, as a QUIC
 /// server would send.
-fn echo(bind: &str) -> Result<(), String> {
+fn echo(bind: &str) -> Result<(), ToolError> {
     let socket: UdpSocket = udp(bind)?;
     let mut buf: [u8; 65536] = [0; 65536];
     loop {
-        let (n, from) = socket
-            .recv_from(&mut buf)
-            .map_err(|e| format!("receive failed: {e}"))?;
+        let (n, from) = socket.recv_from(&mut buf).map_err(ToolError::Receive)?;
         if n >= 5 && buf[1..5] == crate::waitserver::PROBE_VERSION {
             let _ = socket.send_to(&[0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], from);
             continue;
@@ -124,12 +158,12 @@ fn echo(bind: &str) -> Result<(), String> {
 
 /// Sends COUNT pings, one per INTERVAL ms; reports RTT percentiles and every
 /// change of the source address the echo server saw.
-fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), String> {
+fn ping(target: &str, count: u64, interval_ms: u64) -> Result<(), ToolError> {
     let target: SocketAddr = addr(target)?;
     let socket: UdpSocket = udp(any_for(target))?;
     socket
         .set_read_timeout(Some(Duration::from_millis(1)))
-        .map_err(|e| e.to_string())?;
+        .map_err(ToolError::Socket)?;
     let mut rtts: Vec<f64> = Vec::new();
     let mut seen: Vec<(u64, String)> = Vec::new();
     let mut buf: [u8; 2048] = [0; 2048];
@@ -197,7 +231,7 @@ fn flood(
     seconds: u64,
     size: usize,
     segments: usize,
-) -> Result<(), String> {
+) -> Result<(), ToolError> {
     let target: SocketAddr = addr(target)?;
     let socket: UdpSocket = udp(any_for(target))?;
     let size: usize = size.max(HEADER);
@@ -235,7 +269,7 @@ fn flood(
     Ok(())
 }
 
-fn enable_udp_gso(socket: &UdpSocket, size: usize) -> Result<(), String> {
+fn enable_udp_gso(socket: &UdpSocket, size: usize) -> Result<(), ToolError> {
     const UDP_SEGMENT: libc::c_int = 103;
     let value: libc::c_int = size as libc::c_int;
     // SAFETY: value lives across the call and its length is passed.
@@ -249,21 +283,18 @@ fn enable_udp_gso(socket: &UdpSocket, size: usize) -> Result<(), String> {
         )
     };
     if rc < 0 {
-        return Err(format!(
-            "cannot enable UDP GSO: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(ToolError::Gso(std::io::Error::last_os_error()));
     }
     Ok(())
 }
 
 /// Receives datagrams until none came for IDLE seconds; reports count, rate,
 /// one-way delays, missing sequence numbers and damaged payloads.
-fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
+fn sink(bind: &str, idle_s: u64) -> Result<(), ToolError> {
     let socket: UdpSocket = udp(bind)?;
     socket
         .set_read_timeout(Some(Duration::from_secs(idle_s.max(1))))
-        .map_err(|e| e.to_string())?;
+        .map_err(ToolError::Socket)?;
     let mut buf: [u8; 65536] = [0; 65536];
     let mut seqs: Vec<u64> = Vec::new();
     let mut delays: Vec<f64> = Vec::new();
@@ -306,12 +337,7 @@ fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
         .max()
         .unwrap_or(0);
     delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 {
-        delays
-            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| percentile(&delays, p);
     println!(
         "datagrams={datagrams} received={} highest={max_seq} bytes={bytes} span_s={span_s:.3} rate_bps={:.0} delay_min_ms={:.3} delay_median_ms={:.3} delay_max_ms={:.3} damaged={damaged} longest_gap={longest_gap} missing_1based={}",
         seqs.len(),
@@ -325,12 +351,13 @@ fn sink(bind: &str, idle_s: u64) -> Result<(), String> {
 }
 
 /// Accepts one TCP connection and reports its goodput.
-fn tcp_sink(bind: &str) -> Result<(), String> {
+fn tcp_sink(bind: &str) -> Result<(), ToolError> {
     let listener: TcpListener =
-        TcpListener::bind(addr(bind)?).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    let (mut stream, _) = listener
-        .accept()
-        .map_err(|e| format!("accept failed: {e}"))?;
+        TcpListener::bind(addr(bind)?).map_err(|source| ToolError::Listen {
+            addr: bind.to_string(),
+            source,
+        })?;
+    let (mut stream, _) = listener.accept().map_err(ToolError::Accept)?;
     let mut buf: Vec<u8> = vec![0; 1 << 16];
     let mut bytes: u64 = 0;
     let mut first: Option<Instant> = None;
@@ -358,16 +385,17 @@ fn tcp_sink(bind: &str) -> Result<(), String> {
 }
 
 /// Sends as fast as TCP allows for SECONDS.
-fn tcp_send(target: &str, seconds: u64) -> Result<(), String> {
+fn tcp_send(target: &str, seconds: u64) -> Result<(), ToolError> {
     let mut stream: TcpStream = TcpStream::connect_timeout(&addr(target)?, Duration::from_secs(5))
-        .map_err(|e| format!("cannot connect to {target}: {e}"))?;
+        .map_err(|source| ToolError::Connect {
+            target: target.to_string(),
+            source,
+        })?;
     let chunk: Vec<u8> = vec![0x5a; 1 << 16];
     let end: Instant = Instant::now() + Duration::from_secs(seconds);
     let mut bytes: u64 = 0;
     while Instant::now() < end {
-        bytes += stream
-            .write(&chunk)
-            .map_err(|e| format!("send failed: {e}"))? as u64;
+        bytes += stream.write(&chunk).map_err(ToolError::Send)? as u64;
     }
     println!("sent_bytes={bytes}");
     Ok(())
@@ -376,7 +404,7 @@ fn tcp_send(target: &str, seconds: u64) -> Result<(), String> {
 /// Time each UDP datagram spent inside the simulator: from its record in one
 /// side's trace to its record in the other's, matched by ports and payload.
 /// This is the simulator's own accuracy, free of the endpoints' scheduling.
-fn trace_delay(left: &str, right: &str) -> Result<(), String> {
+fn trace_delay(left: &str, right: &str) -> Result<(), ToolError> {
     let left: Vec<(u64, Vec<u8>)> = udp_records(left)?;
     let right: Vec<(u64, Vec<u8>)> = udp_records(right)?;
     let mut first_seen: std::collections::HashMap<&[u8], u64> = std::collections::HashMap::new();
@@ -392,12 +420,7 @@ fn trace_delay(left: &str, right: &str) -> Result<(), String> {
         })
         .collect();
     delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| -> f64 {
-        delays
-            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let pct = |p: f64| percentile(&delays, p);
     println!(
         "matched={} delay_min_ms={:.3} delay_median_ms={:.3} delay_p99_ms={:.3} delay_max_ms={:.3}",
         delays.len(),
@@ -409,44 +432,37 @@ fn trace_delay(left: &str, right: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The `p` quantile (0 to 1) of sorted values, NaN when there are none.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
 /// (timestamp in ns, ports and payload) of every UDP datagram in a pcap
 /// written by the simulator.
-fn udp_records(path: &str) -> Result<Vec<(u64, Vec<u8>)>, String> {
-    let bytes: Vec<u8> = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    if bytes.len() < 24 || bytes[0..4] != [0x4d, 0x3c, 0xb2, 0xa1] {
-        return Err(format!(
-            "{path} is not a nanosecond pcap written by the simulator"
-        ));
-    }
+fn udp_records(path: &str) -> Result<Vec<(u64, Vec<u8>)>, ToolError> {
+    let bytes: Vec<u8> = std::fs::read(path).map_err(|source| ToolError::Read {
+        path: path.to_string(),
+        source,
+    })?;
     let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
-    let mut at: usize = 24;
-    while at + 16 <= bytes.len() {
-        let word = |o: usize| {
-            u32::from_le_bytes([
-                bytes[at + o],
-                bytes[at + o + 1],
-                bytes[at + o + 2],
-                bytes[at + o + 3],
-            ])
-        };
-        let ts: u64 = u64::from(word(0)) * 1_000_000_000 + u64::from(word(4));
-        let len: usize = word(8) as usize;
-        let Some(frame) = bytes.get(at + 16..at + 16 + len) else {
-            break;
-        };
-        at += 16 + len;
-        let Some(ip) = frame.get(14..) else { continue };
-        let Ok(info) = crate::packet::parse_ip(ip) else {
-            continue;
-        };
-        if info.protocol == crate::packet::PROTO_UDP {
+    wirecap::for_each_frame(&bytes, |frame| {
+        let datagram = wirecap::link::ip_payload(frame.link_type, frame.data)
+            .and_then(wirecap::ip::udp_datagram);
+        if let Some(d) = datagram {
             // Ports and payload; length and checksum may legitimately differ
             // (the sender may have left the checksum to offload).
-            let udp: &[u8] = &ip[info.l4_offset..info.total_len];
-            let mut key: Vec<u8> = udp.get(..4).unwrap_or_default().to_vec();
-            key.extend_from_slice(udp.get(8..).unwrap_or_default());
-            out.push((ts, key));
+            let mut key: Vec<u8> = d.src.port().to_be_bytes().to_vec();
+            key.extend_from_slice(&d.dst.port().to_be_bytes());
+            key.extend_from_slice(d.payload);
+            out.push((frame.time_ns, key));
         }
-    }
+    })
+    .map_err(|source| ToolError::NotACapture {
+        path: path.to_string(),
+        source,
+    })?;
     Ok(out)
 }

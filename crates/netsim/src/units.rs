@@ -3,9 +3,27 @@
 
 use std::time::Duration;
 
+/// Why a quantity does not parse; each renders as the clause after
+/// "bad value --flag=value: ".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    #[error("unknown time unit {unit:?} in {text:?} (use s, ms, us, ns, min or h)")]
+    TimeUnit { unit: String, text: String },
+    #[error("time {0:?} is out of range")]
+    TimeRange(String),
+    #[error("unknown rate unit {unit:?} in {text:?} (use bps, kbps, Mbps or Gbps)")]
+    RateUnit { unit: String, text: String },
+    #[error("rate {0:?} is out of range (1 bps to 10 Tbps)")]
+    RateRange(String),
+    #[error("{0:?} does not start with a number")]
+    NoNumber(String),
+    #[error("{0:?} does not start with a valid number")]
+    BadNumber(String),
+}
+
 /// Parses a time such as `15ms`, `1s`, `2.5s`, `750us`; a bare number means seconds,
 /// as in ns-3.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
     let (number, unit): (&str, &str) = split_number(text);
     let value: f64 = parse_number(number, text)?;
     let seconds_per_unit: f64 = match unit {
@@ -16,28 +34,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "min" => 60.0,
         "h" => 3600.0,
         _ => {
-            return Err(format!(
-                "unknown time unit {unit:?} in {text:?} (use s, ms, us, ns, min or h)"
-            ))
+            return Err(UnitError::TimeUnit {
+                unit: unit.to_string(),
+                text: text.to_string(),
+            })
         }
     };
     let seconds: f64 = value * seconds_per_unit;
     if !seconds.is_finite() || seconds > 1e9 {
-        return Err(format!("time {text:?} is out of range"));
+        return Err(UnitError::TimeRange(text.to_string()));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Parses a data rate such as `10Mbps`, `1Gb/s`, `500kbps` into bits per second.
-pub fn parse_rate(text: &str) -> Result<u64, String> {
+pub fn parse_rate(text: &str) -> Result<u64, UnitError> {
     let (number, unit): (&str, &str) = split_number(text);
     let value: f64 = parse_number(number, text)?;
-    let multiplier: f64 = rate_multiplier(unit).ok_or_else(|| {
-        format!("unknown rate unit {unit:?} in {text:?} (use bps, kbps, Mbps or Gbps)")
+    let multiplier: f64 = rate_multiplier(unit).ok_or_else(|| UnitError::RateUnit {
+        unit: unit.to_string(),
+        text: text.to_string(),
     })?;
     let bits: f64 = value * multiplier;
     if !bits.is_finite() || !(1.0..=1e13).contains(&bits) {
-        return Err(format!("rate {text:?} is out of range (1 bps to 10 Tbps)"));
+        return Err(UnitError::RateRange(text.to_string()));
     }
     Ok(bits.round() as u64)
 }
@@ -74,13 +94,13 @@ fn split_number(text: &str) -> (&str, &str) {
     text.split_at(end)
 }
 
-fn parse_number(number: &str, whole: &str) -> Result<f64, String> {
+fn parse_number(number: &str, whole: &str) -> Result<f64, UnitError> {
     if number.is_empty() {
-        return Err(format!("{whole:?} does not start with a number"));
+        return Err(UnitError::NoNumber(whole.to_string()));
     }
     number
         .parse::<f64>()
-        .map_err(|_| format!("{whole:?} does not start with a valid number"))
+        .map_err(|_| UnitError::BadNumber(whole.to_string()))
 }
 
 #[cfg(test)]

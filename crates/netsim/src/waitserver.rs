@@ -1,6 +1,7 @@
 //! `WAITFORSERVER`: before the link opens, make sure the QUIC server is up by
 //! sending it a datagram it must answer with Version Negotiation.
 
+use crate::error::SimError;
 use crate::rng::Rng;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
@@ -32,18 +33,16 @@ pub fn wait_for_server(
     target: &str,
     timeout: Duration,
     rng: &mut Rng,
-) -> Result<(Duration, UdpSocket), String> {
+) -> Result<(Duration, UdpSocket), SimError> {
     let addr: SocketAddr = resolve(target)?;
     let bind: SocketAddr = match addr.ip() {
-        IpAddr::V4(_) => "0.0.0.0:0"
-            .parse()
-            .map_err(|_| "bad bind address".to_string())?,
-        IpAddr::V6(_) => "[::]:0"
-            .parse()
-            .map_err(|_| "bad bind address".to_string())?,
+        IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+        IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
     };
-    let socket: UdpSocket = UdpSocket::bind(bind)
-        .map_err(|e| format!("cannot open a UDP socket to probe {target}: {e}"))?;
+    let socket: UdpSocket = UdpSocket::bind(bind).map_err(|source| SimError::ProbeSocket {
+        target: target.to_string(),
+        source,
+    })?;
     let start: Instant = Instant::now();
     let mut buf: [u8; 2048] = [0; 2048];
     loop {
@@ -63,10 +62,11 @@ pub fn wait_for_server(
             }
         }
         if start.elapsed() >= timeout {
-            return Err(format!(
-                "the server at {target} ({addr}) sent no Version Negotiation within {} s (WAITFORSERVER)",
-                timeout.as_secs_f64()
-            ));
+            return Err(SimError::ServerSilent {
+                target: target.to_string(),
+                addr,
+                seconds: timeout.as_secs_f64(),
+            });
         }
     }
 }
@@ -77,16 +77,16 @@ fn is_vn(datagram: &[u8]) -> bool {
 
 /// Resolves `host:port`: address literals, then /etc/hosts (no NSS needed in
 /// a static binary), then the system resolver.
-pub fn resolve(target: &str) -> Result<SocketAddr, String> {
+pub fn resolve(target: &str) -> Result<SocketAddr, SimError> {
     if let Ok(addr) = target.parse::<SocketAddr>() {
         return Ok(addr);
     }
     let (host, port) = target
         .rsplit_once(':')
-        .ok_or_else(|| format!("WAITFORSERVER={target:?} is not host:port"))?;
+        .ok_or_else(|| SimError::NotHostPort(target.to_string()))?;
     let port: u16 = port
         .parse::<u16>()
-        .map_err(|_| format!("WAITFORSERVER={target:?} has no valid port"))?;
+        .map_err(|_| SimError::BadPort(target.to_string()))?;
     let hosts: String = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
     if let Some(ip) = lookup_hosts(&hosts, host) {
         return Ok(SocketAddr::new(ip, port));
@@ -95,7 +95,10 @@ pub fn resolve(target: &str) -> Result<SocketAddr, String> {
         .to_socket_addrs()
         .ok()
         .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| format!("cannot resolve {host:?} (WAITFORSERVER={target}); it is neither an address nor in /etc/hosts"))
+        .ok_or_else(|| SimError::Unresolved {
+            host: host.to_string(),
+            target: target.to_string(),
+        })
 }
 
 /// The first IPv4 address (else IPv6) listed for `name` in hosts-file text.
@@ -148,10 +151,16 @@ mod tests {
     #[test]
     fn bad_targets_are_errors() {
         assert_eq!(
-            resolve("193.167.100.100:443"),
-            Ok("193.167.100.100:443".parse().unwrap())
+            resolve("193.167.100.100:443").ok(),
+            Some("193.167.100.100:443".parse().unwrap())
         );
-        assert!(resolve("server").unwrap_err().contains("host:port"));
-        assert!(resolve("server:https").unwrap_err().contains("port"));
+        assert!(resolve("server")
+            .unwrap_err()
+            .to_string()
+            .contains("host:port"));
+        assert!(resolve("server:https")
+            .unwrap_err()
+            .to_string()
+            .contains("port"));
     }
 }

@@ -51,3 +51,9 @@ impl std::error::Error for TraceError {
         }
     }
 }
+
+impl From<wirecap::CaptureError> for TraceError {
+    fn from(e: wirecap::CaptureError) -> TraceError {
+        TraceError::NotACapture { what: e.what }
+    }
+}

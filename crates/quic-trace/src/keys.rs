@@ -7,6 +7,50 @@ use crate::packet::Direction;
 use crate::tls::TlsSummary;
 use crate::version::{self, VersionParams};
 
+/// Why no keys can be made for a packet; each renders as the packet's
+/// `undecryptable` reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyError {
+    UnsupportedVersion(u32),
+    SecretDoesNotFit(u16),
+    NoClientHello,
+    NoKeyLog,
+    NoEntry,
+    NoSecret(&'static str),
+    ServerSuite(u16),
+    NoMatchingSuite,
+}
+
+impl std::fmt::Display for KeyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyError::UnsupportedVersion(v) => write!(f, "version {v:#010x} is not supported"),
+            KeyError::SecretDoesNotFit(s) => {
+                write!(f, "the logged secret does not fit cipher suite {s:#06x}")
+            }
+            KeyError::NoClientHello => {
+                f.write_str("the ClientHello was not captured, so the key log entry is unknown")
+            }
+            KeyError::NoKeyLog => f.write_str("no key log was given"),
+            KeyError::NoEntry => {
+                f.write_str("the key log has no entry for this connection's ClientHello random")
+            }
+            KeyError::NoSecret(label) => {
+                write!(f, "the key log has no {label} for this connection")
+            }
+            KeyError::ServerSuite(s) => write!(
+                f,
+                "the server chose cipher suite {s:#06x}, which QUIC does not use"
+            ),
+            KeyError::NoMatchingSuite => {
+                f.write_str("no offered cipher suite matches the logged secret")
+            }
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
 /// Encryption levels; 0-RTT and 1-RTT share the application packet number space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Level {
@@ -89,9 +133,8 @@ pub fn derive(
     initial_dcid: &[u8],
     tls: &TlsSummary,
     keylog: &KeyLog,
-) -> Result<DirKeys, String> {
-    let params = version::params(version)
-        .ok_or_else(|| format!("version {version:#010x} is not supported"))?;
+) -> Result<DirKeys, KeyError> {
+    let params = version::params(version).ok_or(KeyError::UnsupportedVersion(version))?;
     let (suite, secret) = if level == Level::Initial {
         let (client, server) = crypto::initial_secrets(params, initial_dcid);
         (
@@ -106,12 +149,8 @@ pub fn derive(
         let secret = logged_secret(level, dir, tls, keylog)?;
         (choose_suite(tls, secret.len())?, secret)
     };
-    let (header, aead) = crypto::keys_from_secret(suite, params, &secret).ok_or_else(|| {
-        format!(
-            "the logged secret does not fit cipher suite {:#06x}",
-            suite.code()
-        )
-    })?;
+    let (header, aead) = crypto::keys_from_secret(suite, params, &secret)
+        .ok_or(KeyError::SecretDoesNotFit(suite.code()))?;
     Ok(DirKeys {
         header,
         phases: vec![aead],
@@ -126,37 +165,30 @@ fn logged_secret(
     dir: Direction,
     tls: &TlsSummary,
     keylog: &KeyLog,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, KeyError> {
     if tls.client_hellos.is_empty() {
-        return Err("the ClientHello was not captured, so the key log entry is unknown".into());
+        return Err(KeyError::NoClientHello);
     }
     if keylog.is_empty() {
-        return Err("no key log was given".into());
+        return Err(KeyError::NoKeyLog);
     }
-    let secrets = logged_entry(tls, keylog)
-        .ok_or("the key log has no entry for this connection's ClientHello random")?;
+    let secrets = logged_entry(tls, keylog).ok_or(KeyError::NoEntry)?;
     let client = dir == Direction::ClientToServer;
-    let (slot, label): (&Option<Vec<u8>>, &str) = match (level, client) {
+    let (slot, label): (&Option<Vec<u8>>, &'static str) = match (level, client) {
         (Level::ZeroRtt, _) => (&secrets.client_early, "CLIENT_EARLY_TRAFFIC_SECRET"),
         (Level::Handshake, true) => (&secrets.client_handshake, "CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
         (Level::Handshake, false) => (&secrets.server_handshake, "SERVER_HANDSHAKE_TRAFFIC_SECRET"),
         (_, true) => (&secrets.client_application, "CLIENT_TRAFFIC_SECRET_0"),
         (_, false) => (&secrets.server_application, "SERVER_TRAFFIC_SECRET_0"),
     };
-    slot.clone()
-        .ok_or_else(|| format!("the key log has no {label} for this connection"))
+    slot.clone().ok_or(KeyError::NoSecret(label))
 }
 
 /// The negotiated suite, or before the ServerHello (0-RTT) the first offered suite
 /// whose hash matches the secret's length.
-fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
+fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, KeyError> {
     if let Some(sh) = &tls.server_hello {
-        return Suite::from_code(sh.cipher_suite).ok_or_else(|| {
-            format!(
-                "the server chose cipher suite {:#06x}, which QUIC does not use",
-                sh.cipher_suite
-            )
-        });
+        return Suite::from_code(sh.cipher_suite).ok_or(KeyError::ServerSuite(sh.cipher_suite));
     }
     let offered = tls
         .client_hellos
@@ -167,7 +199,7 @@ fn choose_suite(tls: &TlsSummary, secret_len: usize) -> Result<Suite, String> {
         .into_iter()
         .filter_map(Suite::from_code)
         .find(|s| s.secret_len() == secret_len)
-        .ok_or_else(|| "no offered cipher suite matches the logged secret".into())
+        .ok_or(KeyError::NoMatchingSuite)
 }
 
 /// The key log entry of the latest ClientHello that has one (a Retry or a

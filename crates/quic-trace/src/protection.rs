@@ -6,6 +6,44 @@ use crate::keys::{self, DirKeys, Level};
 use crate::packet::Direction;
 use crate::version;
 
+/// Why a packet's protection could not be removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenError {
+    Keys(keys::KeyError),
+    NoSample,
+    NoMask,
+    PacketNumberCut,
+    Authentication,
+}
+
+impl OpenError {
+    /// The packet is not what its header claims (a damaged packet, or
+    /// bytes that are no packet at all): the keys were there.
+    pub(crate) fn is_auth_failure(self) -> bool {
+        matches!(self, OpenError::NoSample | OpenError::Authentication)
+    }
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OpenError::Keys(e) => return e.fmt(f),
+            OpenError::NoSample => "the packet is too short for a header protection sample",
+            OpenError::NoMask => "header protection could not be removed",
+            OpenError::PacketNumberCut => "the packet number is cut short",
+            OpenError::Authentication => {
+                "payload authentication failed: wrong keys or a damaged packet"
+            }
+        })
+    }
+}
+
+impl From<keys::KeyError> for OpenError {
+    fn from(e: keys::KeyError) -> OpenError {
+        OpenError::Keys(e)
+    }
+}
+
 /// Result of removing packet protection.
 pub(crate) struct Opened {
     pub(crate) pn: u64,
@@ -22,21 +60,18 @@ pub(crate) fn unprotect(
     packet: &mut [u8],
     pn_offset: usize,
     long: bool,
-) -> Result<Opened, String> {
+) -> Result<Opened, OpenError> {
     let sample = packet
         .get(pn_offset + 4..pn_offset + 20)
-        .ok_or("the packet is too short for a header protection sample")?;
-    let mask = keys
-        .header
-        .mask(sample)
-        .ok_or("header protection could not be removed")?;
+        .ok_or(OpenError::NoSample)?;
+    let mask = keys.header.mask(sample).ok_or(OpenError::NoMask)?;
     packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
     let pn_len = usize::from(packet[0] & 0x03) + 1;
     let mut truncated: u64 = 0;
     for i in 0..pn_len {
         let b = packet
             .get_mut(pn_offset + i)
-            .ok_or("the packet number is cut short")?;
+            .ok_or(OpenError::PacketNumberCut)?;
         *b ^= mask[1 + i];
         truncated = (truncated << 8) | u64::from(*b);
     }
@@ -46,7 +81,7 @@ pub(crate) fn unprotect(
     let (head, payload) = packet.split_at_mut(payload_start);
     let plain_len = keys
         .open(key_phase, pn, head, payload)
-        .ok_or("payload authentication failed: wrong keys or a damaged packet")?;
+        .ok_or(OpenError::Authentication)?;
     Ok(Opened {
         pn,
         key_phase,

@@ -172,5 +172,6 @@ fn damaged_payload_is_reported_not_guessed() {
     let err = unprotect(&mut keys, None, &mut packet, 26, true)
         .err()
         .unwrap();
-    assert!(err.contains("authentication failed"), "{err}");
+    assert!(err.is_auth_failure());
+    assert!(err.to_string().contains("authentication failed"), "{err}");
 }

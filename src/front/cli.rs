@@ -1,0 +1,392 @@
+//! The `interop-runner` command line: the reference runner's flags, plus
+//! subcommands for images, rebuilding reports, merging shards and reading
+//! traces.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::catalog::testcases::{self, Protocol};
+use crate::front::config::{load_registry, OutputOptions};
+use crate::front::harness::{results_of_run, write_json};
+use crate::front::FrontError;
+use crate::orchestrate::runner::Runner;
+use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
+use crate::report::{self, ResultJson};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "interop-runner",
+    version,
+    about = "Runs QUIC and WebTransport implementations (Docker images) against each other through a simulated network and prints the interop matrix.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The reference runner's flags, with the same meanings.
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// Protocol: quic or webtransport.
+    #[arg(short = 'p', long, default_value = "quic")]
+    pub protocol: String,
+    /// Debug output: the runner's log of every trial on stderr too.
+    #[arg(short = 'd', long)]
+    pub debug: bool,
+    /// Server implementations, comma-separated (default: all servers).
+    #[arg(short = 's', long = "server")]
+    pub server: Option<String>,
+    /// Client implementations, comma-separated (default: all clients).
+    #[arg(short = 'c', long = "client")]
+    pub client: Option<String>,
+    /// Test cases and measurements, comma-separated, or onlyTests /
+    /// onlyMeasurements (default: every test in the default list and every
+    /// measurement). See `interop-runner list`.
+    #[arg(short = 't', long = "test")]
+    pub test: Option<String>,
+    /// Replace implementations' images: name=image,name=image.
+    #[arg(short = 'r', long)]
+    pub replace: Option<String>,
+    /// Log directory; must not exist (default: logs_<timestamp>).
+    #[arg(short = 'l', long = "log-dir")]
+    pub log_dir: Option<PathBuf>,
+    /// Save the served and downloaded files of failed trials into their log directory.
+    #[arg(short = 'f', long = "save-files", num_args = 0..=1, default_missing_value = "1")]
+    pub save_files: Option<String>,
+    /// Write the results as result.json (the public results page's format) to this file.
+    #[arg(short = 'j', long)]
+    pub json: Option<PathBuf>,
+    /// Print the matrix as Markdown.
+    #[arg(short = 'm', long)]
+    pub markdown: bool,
+    /// An implementation that must be part of every pair.
+    #[arg(short = 'i', long = "must-include")]
+    pub must_include: Option<String>,
+    /// Implementations exempt from auto-unsupported (marking a test unsupported
+    /// for an implementation that failed it against every peer), comma-separated.
+    #[arg(short = 'n', long = "no-auto-unsupported")]
+    pub no_auto_unsupported: Option<String>,
+    /// Trials run at once (each in its own networks and containers).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Another implementations registry file instead of the built-in one.
+    #[arg(long)]
+    pub implementations: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the runner's images (base, endpoint, iperf, sim) and every
+    /// implementation image that has a local build recipe.
+    Images,
+    /// List implementations, test cases and measurements.
+    List {
+        #[arg(short = 'p', long, default_value = "quic")]
+        protocol: String,
+    },
+    /// Rebuild the matrix and result.json from a log directory (every trial
+    /// leaves a trial.json there, also when processes or machines shared it).
+    Report {
+        log_dir: PathBuf,
+        #[arg(short = 'j', long)]
+        json: Option<PathBuf>,
+        #[arg(short = 'm', long)]
+        markdown: bool,
+    },
+    /// Merge the result.json files of shards of one run into one.
+    Merge {
+        #[arg(short = 'o', long, required = true)]
+        output: PathBuf,
+        #[arg(required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Decode (and with key logs decrypt) the QUIC packets of a pcap or pcapng file.
+    Trace {
+        file: PathBuf,
+        #[arg(long = "keylog")]
+        keylog: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(&cli.run),
+        Some(Command::Images) => images(),
+        Some(Command::List { protocol }) => list(&protocol),
+        Some(Command::Report {
+            log_dir,
+            json,
+            markdown,
+        }) => rebuild(&log_dir, json.as_deref(), markdown),
+        Some(Command::Merge { output, inputs }) => merge(&output, &inputs),
+        Some(Command::Trace { file, keylog, json }) => trace(&file, &keylog, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("interop-runner: {e}");
+            2
+        }
+    }
+}
+
+fn protocol(name: &str) -> Result<Protocol, FrontError> {
+    Protocol::parse(name).ok_or_else(|| FrontError::UnknownProtocol(name.to_string()))
+}
+
+fn plan_from_args(a: &RunArgs) -> Result<Plan, FrontError> {
+    let p = protocol(&a.protocol)?;
+    let registry = load_registry(p, a.implementations.as_deref())?;
+    let sel = Selection {
+        servers: a.server.as_deref().map(split_list),
+        clients: a.client.as_deref().map(split_list),
+        tests: TestFilter::parse(a.test.as_deref()),
+        replace: a
+            .replace
+            .as_deref()
+            .map(parse_replace)
+            .transpose()?
+            .unwrap_or_default(),
+        must_include: a.must_include.clone(),
+        no_auto_unsupported: a.no_auto_unsupported.as_deref().map(split_list),
+    };
+    Ok(Plan::new(p, registry, &sel)?)
+}
+
+fn run(a: &RunArgs) -> Result<i32, FrontError> {
+    let plan = plan_from_args(a)?;
+    let log_dir = a
+        .log_dir
+        .clone()
+        .unwrap_or_else(crate::front::config::default_log_dir);
+    if log_dir.exists() {
+        return Err(FrontError::LogDirExists(log_dir));
+    }
+    let output = OutputOptions {
+        log_dir: log_dir.clone(),
+        save_files: a.save_files.is_some(),
+        json: a.json.clone(),
+        markdown: a.markdown,
+        debug: a.debug,
+    };
+    let trials = plan.trials();
+    eprintln!(
+        "{} trial(s): {} pair(s) × {} test(s); logs in {}",
+        trials.len(),
+        plan.pairs.len(),
+        plan.tests.len() + plan.measurements.len(),
+        log_dir.display()
+    );
+    let start = epoch_now();
+    let runner = Arc::new(Runner::new(output.clone(), false));
+    let records = run_all(&runner, trials, a.parallel.max(1));
+    crate::orchestrate::cleanup::wait_if_interrupted();
+    runner.shutdown();
+    let (results, notes) = results_of_run(
+        std::slice::from_ref(&plan),
+        &records,
+        &log_dir.display().to_string(),
+        start,
+    );
+    for n in notes {
+        println!("{n}");
+    }
+    print!(
+        "{}",
+        report::render_all(&results, a.markdown, report::colour_for_stdout())
+    );
+    if let Some(path) = &a.json {
+        write_json(&results, path)?;
+    }
+    let failed = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .count();
+    Ok(i32::from(failed > 0))
+}
+
+/// Runs trials on `parallel` threads; prints one line per finished trial.
+fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<TrialRecord> {
+    let queue = Arc::new(Mutex::new(
+        trials
+            .into_iter()
+            .collect::<std::collections::VecDeque<_>>(),
+    ));
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..parallel)
+        .map(|_| {
+            let (queue, records, runner, done) =
+                (queue.clone(), records.clone(), runner.clone(), done.clone());
+            std::thread::spawn(move || {
+                while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
+                    let rec = runner.run(&t);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    let why = if rec.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", rec.reason)
+                    };
+                    eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
+                    if let Ok(mut r) = records.lock() {
+                        r.push(rec);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let out = records.lock().map(|r| r.clone()).unwrap_or_default();
+    out
+}
+
+fn images() -> Result<i32, FrontError> {
+    let rt = tokio::runtime::Runtime::new().map_err(FrontError::Runtime)?;
+    rt.block_on(async {
+        let docker = crate::orchestrate::docker::connect().await?;
+        let mut progress = |line: &str| eprintln!("{line}");
+        let actions =
+            crate::orchestrate::images::ensure_runner_images(&docker, &mut progress).await?;
+        for a in actions {
+            println!("{a}");
+        }
+        for suite in crate::orchestrate::images::Suite::ALL {
+            let actions =
+                crate::orchestrate::images::ensure_endpoint_image(&docker, suite, &mut progress)
+                    .await?;
+            for a in actions
+                .iter()
+                .filter(|a| !matches!(a, crate::orchestrate::images::ImageAction::Present { .. }))
+            {
+                println!("{a}");
+            }
+        }
+        let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut failed = 0;
+        for p in [Protocol::Quic, Protocol::WebTransport] {
+            for imp in crate::catalog::registry::Registry::embedded(p)
+                .implementations
+                .iter()
+                .filter(|i| i.build.is_some())
+            {
+                let r = crate::orchestrate::images::resolve_implementation_image(
+                    &docker,
+                    &imp.name,
+                    &imp.image,
+                    imp.build.as_deref(),
+                    &base,
+                    &mut progress,
+                )
+                .await?;
+                match r {
+                    crate::orchestrate::images::Resolution::Available { image, origin, .. } => {
+                        println!("{}: {image} ({origin:?})", imp.name)
+                    }
+                    crate::orchestrate::images::Resolution::Unavailable { reason } => {
+                        failed += 1;
+                        println!("{}: unavailable: {reason}", imp.name)
+                    }
+                }
+            }
+        }
+        Ok(i32::from(failed > 0))
+    })
+}
+
+fn list(name: &str) -> Result<i32, FrontError> {
+    let p = protocol(name)?;
+    let reg = crate::catalog::registry::Registry::embedded(p);
+    println!("{p} implementations:");
+    for i in &reg.implementations {
+        let role = match i.role {
+            crate::catalog::registry::Role::Both => "server, client",
+            crate::catalog::registry::Role::Server => "server",
+            crate::catalog::registry::Role::Client => "client",
+        };
+        let build = if i.build.is_some() {
+            " [local build]"
+        } else {
+            ""
+        };
+        println!("  {:<20} {:<15} {}{build}", i.name, role, i.image);
+    }
+    println!("test cases:");
+    for t in testcases::tests(p) {
+        let note = if t.default {
+            ""
+        } else {
+            " (not in the default list)"
+        };
+        println!("  {:<22} {:<4} {}{note}", t.name, t.abbr, t.desc);
+    }
+    if !testcases::measurements(p).is_empty() {
+        println!("measurements:");
+        for t in testcases::measurements(p) {
+            println!("  {:<22} {:<4} {}", t.name, t.abbr, t.desc);
+        }
+    }
+    Ok(0)
+}
+
+fn rebuild(
+    log_dir: &std::path::Path,
+    json: Option<&std::path::Path>,
+    markdown: bool,
+) -> Result<i32, FrontError> {
+    let (records, problems) = report::collect_records(log_dir)?;
+    for p in &problems {
+        eprintln!("skipped: {p}");
+    }
+    if records.is_empty() {
+        return Err(FrontError::NoRecords(log_dir.to_path_buf()));
+    }
+    let results = report::results_from_records(&records, &log_dir.display().to_string());
+    print!(
+        "{}",
+        report::render_all(&results, markdown, report::colour_for_stdout())
+    );
+    if let Some(path) = json {
+        write_json(&results, path)?;
+    }
+    Ok(0)
+}
+
+fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {
+    let refs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let merged: ResultJson = report::merge_result_files(&refs)?;
+    merged.write(output).map_err(|source| FrontError::Write {
+        path: output.to_path_buf(),
+        source,
+    })?;
+    eprintln!(
+        "merged {} file(s) into {}: {} server(s), {} client(s)",
+        inputs.len(),
+        output.display(),
+        merged.servers.len(),
+        merged.clients.len()
+    );
+    Ok(0)
+}
+
+fn trace(file: &std::path::Path, keylogs: &[PathBuf], json: bool) -> Result<i32, FrontError> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let warnings = crate::trace::run_trace_command(&[file.to_path_buf()], keylogs, json, &mut out)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(0)
+}

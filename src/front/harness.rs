@@ -1,0 +1,153 @@
+//! The cargo-test harness (`tests/interop.rs`): one libtest-mimic trial per
+//! server × client × test, so cargo's filter, `--list`, `--test-threads`
+//! and `--format json` drive the runs. The matrix is printed afterwards.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
+
+use crate::front::config::{harness_from_env, OutputOptions};
+use crate::front::FrontError;
+use crate::orchestrate::runner::Runner;
+use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::plan::Plan;
+use crate::report::{self, ResultJson, Results};
+
+/// Runs the harness; returns the process exit code.
+pub fn main() -> i32 {
+    let args = Arguments::from_args();
+    if args.list {
+        // `--list | head` should end quietly, like any listing tool.
+        // SAFETY: called before any thread starts; restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    let (plans, output) = match harness_from_env(|k| std::env::var(k).ok()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("interop harness: {e}");
+            return 2;
+        }
+    };
+    let start = epoch_now();
+    let runner = Arc::new(Runner::new(output.clone(), plans.len() > 1));
+    let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
+    let trials = make_trials(&plans, &runner, &records);
+    let conclusion = libtest_mimic::run(&args, trials);
+    crate::orchestrate::cleanup::wait_if_interrupted();
+    runner.shutdown();
+
+    let records = records.lock().map(|r| r.clone()).unwrap_or_default();
+    if !args.list && !records.is_empty() {
+        // In JSON mode stdout belongs to the machine-readable stream.
+        let to_stderr = matches!(args.format, Some(FormatSetting::Json));
+        if let Err(e) = summarize(&plans, &output, &records, start, to_stderr) {
+            eprintln!("interop harness: {e}");
+            return 2;
+        }
+    }
+    i32::from(conclusion.has_failed()) * 101
+}
+
+fn make_trials(
+    plans: &[Plan],
+    runner: &Arc<Runner>,
+    records: &Arc<Mutex<Vec<TrialRecord>>>,
+) -> Vec<Trial> {
+    plans
+        .iter()
+        .flat_map(|p| p.trials())
+        .map(|t| {
+            let runner = Arc::clone(runner);
+            let records = Arc::clone(records);
+            Trial::ignorable_test(t.name(), move || {
+                let rec = runner.run(&t);
+                let result = match rec.outcome {
+                    Outcome::Succeeded => Ok(Completion::Completed),
+                    Outcome::Unsupported => Ok(Completion::ignored_with(&rec.reason)),
+                    Outcome::Failed => Err(Failed::from(&rec.reason)),
+                };
+                if let Ok(mut r) = records.lock() {
+                    r.push(rec);
+                }
+                result
+            })
+        })
+        .collect()
+}
+
+/// Results of the trials that ran, in plan order, with the auto-unsupported
+/// rule applied; one per protocol that ran anything.
+pub fn results_of_run(
+    plans: &[Plan],
+    records: &[TrialRecord],
+    log_dir: &str,
+    start: f64,
+) -> (Vec<Results>, Vec<String>) {
+    let mut all = Vec::new();
+    let mut notes = Vec::new();
+    for plan in plans {
+        let mut r = Results::for_plan(plan, log_dir, start);
+        for rec in records.iter().filter(|rec| rec.protocol == plan.protocol) {
+            r.insert(rec);
+        }
+        r.retain_present();
+        if r.entries.is_empty() {
+            continue;
+        }
+        r.end_time = epoch_now();
+        let exempt: Vec<String> = plan.no_auto_unsupported.iter().cloned().collect();
+        notes.extend(r.apply_auto_unsupported(&exempt));
+        all.push(r);
+    }
+    (all, notes)
+}
+
+fn summarize(
+    plans: &[Plan],
+    output: &OutputOptions,
+    records: &[TrialRecord],
+    start: f64,
+    to_stderr: bool,
+) -> Result<(), FrontError> {
+    let log_dir = output.log_dir.display().to_string();
+    let (results, notes) = results_of_run(plans, records, &log_dir, start);
+    let colour = !to_stderr && report::colour_for_stdout();
+    let mut text = String::new();
+    for note in notes {
+        text.push_str(&note);
+        text.push('\n');
+    }
+    text.push_str(&report::render_all(&results, output.markdown, colour));
+    text.push_str(&format!("logs: {log_dir}\n"));
+    if to_stderr {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+    }
+    if let Some(path) = &output.json {
+        write_json(&results, path)?;
+    }
+    Ok(())
+}
+
+/// Writes result.json; with several protocols, one file each, the
+/// protocol's name added before the extension for all but QUIC.
+pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), FrontError> {
+    for r in results {
+        let target = match r.protocol {
+            crate::catalog::testcases::Protocol::Quic => path.to_path_buf(),
+            p => path.with_extension(format!("{}.json", p.name())),
+        };
+        ResultJson::from_results(r)
+            .write(&target)
+            .map_err(|source| FrontError::Write {
+                path: target.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,444 @@
+//! Runs trials: one per call, from any thread (the harness runs them on
+//! libtest's threads, the command line on its own). Owns the Docker
+//! connection, the runner images, and per-process caches of resolved
+//! implementation images and compliance checks, and writes each trial's
+//! `output.txt` and `trial.json`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+use tokio::sync::OnceCell;
+
+use crate::catalog::registry::Implementation;
+use crate::catalog::testcases::Protocol;
+use crate::front::config::OutputOptions;
+use crate::layout::{Layout, Role};
+use crate::orchestrate::error::{self, RunnerError};
+use crate::orchestrate::images::{self, Resolution};
+use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
+use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
+use crate::plan::Trial;
+
+/// What every trial of the process shares once Docker is ready.
+struct Shared {
+    docker: Docker,
+}
+
+type Cached<T> = Arc<OnceCell<error::Shared<T>>>;
+
+/// The once-computed slot for `key`; concurrent trials wait on one answer.
+fn cache_cell<K: std::hash::Hash + Eq, T>(
+    map: &Mutex<HashMap<K, Cached<T>>>,
+    key: K,
+) -> Result<Cached<T>, RunnerError> {
+    let mut m = map.lock().map_err(|_| RunnerError::Poisoned)?;
+    Ok(m.entry(key).or_default().clone())
+}
+
+/// A resolved implementation image.
+#[derive(Debug, Clone)]
+struct ImplImage {
+    image: String,
+    id: String,
+}
+
+pub struct Runner {
+    opts: OutputOptions,
+    multi_protocol: bool,
+    rt: tokio::runtime::Runtime,
+    shared: OnceCell<error::Shared<Shared>>,
+    seq: AtomicU64,
+    impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
+    compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
+    /// Where registry `"build"` paths are relative to.
+    build_base: PathBuf,
+}
+
+impl Runner {
+    pub fn new(opts: OutputOptions, multi_protocol: bool) -> Runner {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime can be built");
+        rt.spawn(crate::orchestrate::cleanup::on_signal_clean_and_exit());
+        Runner {
+            opts,
+            multi_protocol,
+            rt,
+            shared: OnceCell::new(),
+            seq: AtomicU64::new(0),
+            impl_images: Mutex::default(),
+            compliance: Mutex::default(),
+            build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        }
+    }
+
+    /// `<log dir>/[webtransport/]<server>_<client>/<test>`: a run with both
+    /// protocols keeps WebTransport apart, a single-protocol run has the
+    /// reference layout.
+    pub fn log_dir_for(&self, trial: &Trial) -> PathBuf {
+        let mut d = self.opts.log_dir.clone();
+        if self.multi_protocol && trial.protocol == Protocol::WebTransport {
+            d.push("webtransport");
+        }
+        d.join(trial.log_subdir())
+    }
+
+    /// Runs one trial to its record; blocks the calling thread.
+    pub fn run(&self, trial: &Trial) -> TrialRecord {
+        let start = epoch_now();
+        let dir = self.log_dir_for(trial);
+        let log = TrialLog::new(self.opts.debug);
+        log.line(format!("trial {}", trial.name()));
+        let mut record = TrialRecord {
+            protocol: trial.protocol,
+            server: trial.server.name.clone(),
+            client: trial.client.name.clone(),
+            test: trial.test.name.to_string(),
+            abbr: trial.test.abbr.to_string(),
+            outcome: Outcome::Failed,
+            reason: String::new(),
+            measurement: None,
+            start_time: start,
+            end_time: start,
+            images: BTreeMap::new(),
+        };
+        if dir.exists() {
+            // A re-run replaces that trial's earlier logs, nothing else.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            record.reason = format!("cannot create the log directory {}: {e}", dir.display());
+            return record;
+        }
+        let verdict = self
+            .rt
+            .block_on(self.run_async(trial, &dir, &log, &mut record));
+        record.outcome = verdict.0;
+        record.reason = verdict.1;
+        record.end_time = epoch_now();
+        log.line(format!(
+            "result: {}{}",
+            record.outcome,
+            if record.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", record.reason)
+            }
+        ));
+        self.write_logs(&dir, &log, &record);
+        record
+    }
+
+    fn write_logs(&self, dir: &Path, log: &TrialLog, record: &TrialRecord) {
+        if record.outcome == Outcome::Unsupported {
+            // As the reference: unsupported trials keep no logs, only the
+            // record the matrix is rebuilt from.
+            let _ = std::fs::remove_dir_all(dir);
+        } else if let Err(e) = std::fs::write(Layout::new(dir).output(), log.text()) {
+            eprintln!("cannot write {}: {e}", Layout::new(dir).output().display());
+        }
+        if let Err(e) = record.write_to_dir(dir) {
+            eprintln!("cannot write the trial record in {}: {e}", dir.display());
+        }
+    }
+
+    async fn shared(&self) -> Result<&Shared, RunnerError> {
+        let r = self
+            .shared
+            .get_or_init(|| async {
+                let started: Result<Shared, RunnerError> = async {
+                let docker = crate::orchestrate::docker::connect().await?;
+                let swept = crate::orchestrate::docker::sweep_dead_runs(&docker).await?;
+                let dirs = crate::orchestrate::cleanup::sweep_dead_temp_dirs();
+                if swept + dirs > 0 {
+                    eprintln!("interop-runner: removed {swept} Docker object(s) and {dirs} temporary directories left by runs that are gone");
+                }
+                let mut progress = |line: &str| eprintln!("images: {line}");
+                let actions = images::ensure_runner_images(&docker, &mut progress).await?;
+                for a in actions {
+                    if !matches!(a, images::ImageAction::Present { .. }) {
+                        eprintln!("images: {a}");
+                    }
+                }
+                if let Some(note) = trial::probe_memlock(&docker, images::ENDPOINT_IMAGE).await? {
+                    eprintln!("interop-runner: {note}");
+                }
+                Ok(Shared { docker })
+                }
+                .await;
+                started.map_err(Arc::new)
+            })
+            .await;
+        // The first failure is kept; later trials report the same.
+        r.as_ref().map_err(|e| RunnerError::CannotStart(e.clone()))
+    }
+
+    async fn impl_image(&self, docker: &Docker, imp: &Implementation) -> error::Shared<ImplImage> {
+        let cell = cache_cell(&self.impl_images, format!("{}={}", imp.name, imp.image))?;
+        cell.get_or_init(|| async {
+            let mut progress = |line: &str| eprintln!("{}: {line}", imp.name);
+            let r = images::resolve_implementation_image(
+                docker,
+                &imp.name,
+                &imp.image,
+                imp.build.as_deref(),
+                &self.build_base,
+                &mut progress,
+            )
+            .await
+            .map_err(|e| Arc::new(e.into()))?;
+            match r {
+                Resolution::Available { image, id, .. } => Ok(ImplImage {
+                    image,
+                    id: id.to_string(),
+                }),
+                Resolution::Unavailable { reason } => {
+                    Err(Arc::new(RunnerError::ImageUnavailable(reason)))
+                }
+            }
+        })
+        .await
+        .clone()
+    }
+
+    async fn compliant(
+        &self,
+        docker: &Docker,
+        images: &Images,
+        role: Role,
+        image_id: &str,
+    ) -> error::Shared<trial::Compliance> {
+        let cell = cache_cell(&self.compliance, (image_id.to_string(), role))?;
+        cell.get_or_init(|| async {
+            if let Some(known) = compliance_cache::load(image_id, role.name()) {
+                return Ok(known);
+            }
+            let prefix = self.next_prefix();
+            let result =
+                trial::check_compliance(docker, images, role, &prefix, netsim::SYSCTLS).await;
+            if let Ok(c) = &result {
+                compliance_cache::store(image_id, role.name(), c);
+            }
+            result.map_err(|e| Arc::new(e.into()))
+        })
+        .await
+        .clone()
+    }
+
+    fn next_prefix(&self) -> String {
+        format!(
+            "interop-{}-{}",
+            std::process::id(),
+            self.seq.fetch_add(1, Ordering::SeqCst)
+        )
+    }
+
+    /// Returns (outcome, reason).
+    async fn run_async(
+        &self,
+        trial: &Trial,
+        dir: &Path,
+        log: &TrialLog,
+        record: &mut TrialRecord,
+    ) -> (Outcome, String) {
+        let shared = match self.shared().await {
+            Ok(s) => s,
+            Err(e) => return (Outcome::Failed, e.to_string()),
+        };
+        let docker = &shared.docker;
+        let mut images = Images {
+            sim: images::SIM_IMAGE.to_string(),
+            iperf: images::IPERF_IMAGE.to_string(),
+            server: String::new(),
+            client: String::new(),
+        };
+        for (role, imp) in [(Role::Server, &trial.server), (Role::Client, &trial.client)] {
+            match self.impl_image(docker, imp).await {
+                Ok(i) => {
+                    log.line(format!("{role} image {} ({})", i.image, i.id));
+                    record.images.insert(role.to_string(), i.id.clone());
+                    if role == Role::Server {
+                        images.server = i.image;
+                    } else {
+                        images.client = i.image;
+                    }
+                }
+                Err(e) => return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name)),
+            }
+        }
+        for role in Role::ENDPOINTS {
+            let id = record.images.get(role.name()).cloned().unwrap_or_default();
+            match self.compliant(docker, &images, role, &id).await {
+                Ok(trial::Compliance::Compliant) => log.line(format!(
+                    "{role} is compliant (exit code 127 for an unknown test case)"
+                )),
+                Ok(trial::Compliance::NotCompliant(why)) => {
+                    log.line(format!("compliance check: {why}"));
+                    return (
+                        Outcome::Unsupported,
+                        format!("skipped: not compliant: {why}"),
+                    );
+                }
+                Err(e) => {
+                    return (
+                        Outcome::Failed,
+                        format!("the {role} compliance check could not run: {e}"),
+                    )
+                }
+            }
+        }
+        self.repetitions(trial, docker, &images, dir, log, record)
+            .await
+    }
+
+    async fn repetitions(
+        &self,
+        trial: &Trial,
+        docker: &Docker,
+        images: &Images,
+        dir: &Path,
+        log: &TrialLog,
+        record: &mut TrialRecord,
+    ) -> (Outcome, String) {
+        let reps = trial.test.repetitions();
+        let mut values = Vec::new();
+        for rep in 1..=reps {
+            let run = if trial.test.is_measurement() {
+                Layout::new(dir).repetition(rep)
+            } else {
+                Layout::new(dir)
+            };
+            if reps > 1 {
+                log.line(format!("repetition {rep} of {reps}"));
+            }
+            let ctx = RunOnce {
+                docker,
+                images,
+                test: trial.test,
+                prefix: self.next_prefix(),
+                run,
+                save_files: self.opts.save_files,
+                sim_sysctls: netsim::SYSCTLS,
+                log,
+            };
+            let report = trial::run_once(&ctx).await;
+            log.line(format!(
+                "timings: {:.2} s before the client started, {:.2} s running, {:.2} s teardown",
+                report.timings.before_client.as_secs_f64(),
+                report.timings.running.as_secs_f64(),
+                report.timings.teardown.as_secs_f64()
+            ));
+            let v = report.verdict;
+            if v.outcome != Outcome::Succeeded {
+                let reason = if reps > 1 {
+                    format!("repetition {rep}: {}", v.reason)
+                } else {
+                    v.reason
+                };
+                return (v.outcome, reason);
+            }
+            if trial.test.is_measurement() {
+                match v.value {
+                    Some(value) => values.push(value),
+                    None => {
+                        return (
+                            Outcome::Failed,
+                            format!("repetition {rep}: the check gave no measurement value"),
+                        )
+                    }
+                }
+            }
+        }
+        if trial.test.is_measurement() {
+            let m = MeasurementValue {
+                values,
+                unit: "kbps".into(),
+            };
+            log.line(format!("{}: {}", trial.test.name, m.details()));
+            record.measurement = Some(m);
+        }
+        (Outcome::Succeeded, String::new())
+    }
+
+    /// Removes whatever this process still owns (normally nothing).
+    pub fn shutdown(&self) {
+        if let Some(Ok(shared)) = self.shared.get() {
+            let _ = self
+                .rt
+                .block_on(crate::orchestrate::docker::remove_own_objects(
+                    &shared.docker,
+                ));
+        }
+        crate::orchestrate::cleanup::remove_own_temp_dirs();
+    }
+}
+
+/// Compliance depends only on the image, so the answer is kept across
+/// processes, keyed by image ID and role (each harness process would
+/// otherwise spend seconds re-checking every implementation).
+mod compliance_cache {
+    use std::path::PathBuf;
+
+    use crate::orchestrate::trial::Compliance;
+
+    fn path(image_id: &str, role: &str) -> PathBuf {
+        let id: String = image_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        std::env::temp_dir()
+            .join("interop-runner-cache")
+            .join(format!("compliance-{role}-{id}"))
+    }
+
+    pub fn load(image_id: &str, role: &str) -> Option<Compliance> {
+        let text = std::fs::read_to_string(path(image_id, role)).ok()?;
+        match text.split_once('\n') {
+            Some(("compliant", _)) => Some(Compliance::Compliant),
+            Some(("not-compliant", why)) => Some(Compliance::NotCompliant(why.trim().to_string())),
+            _ => None,
+        }
+    }
+
+    pub fn store(image_id: &str, role: &str, c: &Compliance) {
+        let p = path(image_id, role);
+        let text = match c {
+            Compliance::Compliant => "compliant\n".to_string(),
+            Compliance::NotCompliant(why) => format!("not-compliant\n{why}\n"),
+        };
+        // Written whole then renamed, so a concurrent reader never sees half.
+        let tmp = p.with_extension(format!("tmp{}", std::process::id()));
+        let ok = p
+            .parent()
+            .is_some_and(|d| std::fs::create_dir_all(d).is_ok())
+            && std::fs::write(&tmp, text).is_ok();
+        if ok {
+            let _ = std::fs::rename(&tmp, &p);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn answers_survive_and_are_keyed_by_image_and_role() {
+            let id = format!("sha256:test{}", std::process::id());
+            assert_eq!(load(&id, "server"), None);
+            store(&id, "server", &Compliance::NotCompliant("exited 0".into()));
+            store(&id, "client", &Compliance::Compliant);
+            assert_eq!(
+                load(&id, "server"),
+                Some(Compliance::NotCompliant("exited 0".into()))
+            );
+            assert_eq!(load(&id, "client"), Some(Compliance::Compliant));
+            let _ = std::fs::remove_file(path(&id, "server"));
+            let _ = std::fs::remove_file(path(&id, "client"));
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Copies out what a run left: every container's console into the trial
+//! log, each endpoint's /logs into the run directory, and (on failure, if
+//! asked) the files that were served.
+
+use std::path::Path;
+
+use super::error::TrialError;
+use super::log::TrialLog;
+use super::resources::Resources;
+use super::RunOnce;
+use crate::layout::{Layout, Role};
+use crate::orchestrate::docker::archive;
+use crate::orchestrate::docker::container;
+use crate::orchestrate::materials::Materials;
+
+/// Log copies are capped: a runaway endpoint must not fill the disk.
+const LOG_LIMIT: u64 = 2 << 30;
+const CONSOLE_LIMIT: usize = 256 * 1024;
+
+/// Copies every container's console and /logs; returns the simulator's
+/// last console line, which says why it stopped if it did.
+pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
+    let mut sim_last_line = String::new();
+    for (role, id) in &res.containers {
+        let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+        ctx.log.block(&format!("{role} console"), &console);
+        if *role == Role::Sim {
+            sim_last_line = last_line(&console);
+        }
+        if !role.keeps_logs() {
+            continue;
+        }
+        let dest = ctx.run.logs(*role);
+        let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
+            Ok(file) => tokio::task::spawn_blocking({
+                let dest = dest.clone();
+                move || archive::extract(file, &dest)
+            })
+            .await
+            .map_err(TrialError::from)
+            .and_then(|r| r.map_err(TrialError::from)),
+            Err(e) => Err(e.into()),
+        };
+        match copied {
+            Ok(notes) => notes
+                .iter()
+                .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
+            Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
+        }
+    }
+    sim_last_line
+}
+
+pub(super) fn last_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or_default()
+        .to_string()
+}
+
+pub(super) fn save_www(m: &Materials, run: &Layout, log: &TrialLog) {
+    for (src, role) in [(&m.server_www, Role::Server), (&m.client_www, Role::Client)] {
+        if let Err(e) = copy_tree(src, &run.saved_www(role)) {
+            log.line(format!("could not save {role}_www: {e}"));
+        }
+    }
+}
+
+pub(super) fn copy_tree(src: &Path, dst: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = dst.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_line_skips_trailing_blank_lines() {
+        assert_eq!(
+            super::last_line("link up\n  bad flag --x  \n\n"),
+            "bad flag --x"
+        );
+        assert_eq!(super::last_line(""), "");
+    }
+}

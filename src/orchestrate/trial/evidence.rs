@@ -1,0 +1,94 @@
+//! Gathers what the judge needs from a finished run: the downloads checked
+//! against their sources, the negotiated protocols, the addresses used.
+
+use std::path::PathBuf;
+
+use super::error::TrialError;
+use super::resources::Resources;
+use super::RunOnce;
+use crate::judge::{Evidence, Negotiated};
+use crate::layout::Role;
+use crate::orchestrate::docker::archive::{self, Expected};
+use crate::orchestrate::docker::net;
+use crate::orchestrate::materials::Materials;
+
+pub(super) async fn check_side(
+    ctx: &RunOnce<'_>,
+    id: &str,
+    expected: &[Expected],
+    save: Option<PathBuf>,
+) -> Result<(), TrialError> {
+    let limit = expected
+        .iter()
+        .map(|e| std::fs::metadata(&e.source).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>()
+        * 2
+        + (64 << 20);
+    let tar = archive::download(ctx.docker, id, "/downloads", limit).await?;
+    let expected = expected.to_vec();
+    tokio::task::spawn_blocking(move || archive::check_downloads(tar, &expected, save.as_deref()))
+        .await??;
+    Ok(())
+}
+
+/// Reads one small file out of a container's /downloads.
+pub(super) async fn read_small(ctx: &RunOnce<'_>, id: &str, path: &str) -> Option<String> {
+    let tar = archive::download(ctx.docker, id, path, 64 * 1024)
+        .await
+        .ok()?;
+    tokio::task::spawn_blocking(move || {
+        let mut a = tar::Archive::new(tar);
+        let mut entry = a.entries().ok()?.next()?.ok()?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return None;
+        }
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut entry, &mut s).ok()?;
+        Some(s)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
+    let client = res.id(Role::Client).unwrap_or_default();
+    let server = res.id(Role::Server).unwrap_or_default();
+    let save = |side: Role| ctx.save_files.then(|| ctx.run.saved_downloads(side));
+    let mut files = Ok(());
+    if !m.client_downloads.is_empty() {
+        files = check_side(ctx, client, &m.client_downloads, save(Role::Client)).await;
+    }
+    if files.is_ok() && !m.server_downloads.is_empty() {
+        files = check_side(ctx, server, &m.server_downloads, save(Role::Server)).await;
+    }
+    let negotiated = match &m.negotiated {
+        Some(expected) => Some(Negotiated {
+            expected: expected.clone(),
+            client: read_small(ctx, client, "/downloads/negotiated_protocol.txt").await,
+            server: read_small(ctx, server, "/downloads/negotiated_protocol.txt").await,
+        }),
+        None => None,
+    };
+    let sn = res.nets.as_ref().map(|n| n.subnets);
+    let addrs = |pick: fn(&net::Subnets) -> u8| -> Vec<std::net::IpAddr> {
+        sn.iter()
+            .flat_map(|s| {
+                [
+                    net::Subnets::v4(pick(s), 100),
+                    net::Subnets::v6(pick(s), 100),
+                ]
+            })
+            .filter_map(|a| a.parse().ok())
+            .collect()
+    };
+    let sizes = ctx.test.file_sizes();
+    Evidence {
+        download_problem: files.err().map(|e| e.to_string()),
+        negotiated,
+        server_addrs: addrs(|s| s.right),
+        client_addrs: addrs(|s| s.left),
+        file_count: sizes.len(),
+        file_bytes: sizes.iter().sum(),
+    }
+}

@@ -1,0 +1,53 @@
+//! The runner's own log of a trial (`output.txt`): timestamped lines and
+//! the containers' consoles as blocks.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The runner's own log of a trial, written to `output.txt`.
+#[derive(Debug)]
+pub struct TrialLog {
+    start: Instant,
+    lines: Mutex<Vec<String>>,
+    echo: bool,
+}
+
+impl TrialLog {
+    pub fn new(echo: bool) -> TrialLog {
+        TrialLog {
+            start: Instant::now(),
+            lines: Mutex::new(Vec::new()),
+            echo,
+        }
+    }
+
+    pub fn line(&self, text: impl AsRef<str>) {
+        let line = format!(
+            "[{:8.3}s] {}",
+            self.start.elapsed().as_secs_f64(),
+            text.as_ref()
+        );
+        if self.echo {
+            eprintln!("{line}");
+        }
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(line);
+        }
+    }
+
+    /// A block of text (a container's console) without timestamps.
+    pub fn block(&self, title: &str, text: &str) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(format!("---- {title} ----"));
+            l.push(text.trim_end().to_string());
+            l.push(format!("---- end of {title} ----"));
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.lines
+            .lock()
+            .map(|l| l.join("\n") + "\n")
+            .unwrap_or_default()
+    }
+}

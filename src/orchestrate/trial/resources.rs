@@ -1,0 +1,86 @@
+//! The Docker objects a run created, so that teardown removes exactly
+//! those, and the per-role operations on them.
+
+use std::time::Duration;
+
+use bollard::Docker;
+
+use super::memlock::create_container;
+use super::RunOnce;
+use crate::layout::Role;
+use crate::orchestrate::docker::container::{self, ContainerSpec};
+use crate::orchestrate::docker::net::{self, NetworkPair};
+use crate::orchestrate::docker::{self as dk, DockerError};
+
+/// Objects to remove at the end.
+#[derive(Default)]
+pub(super) struct Resources {
+    pub(super) nets: Option<NetworkPair>,
+    pub(super) containers: Vec<(Role, String)>,
+}
+
+impl Resources {
+    pub(super) fn id(&self, role: Role) -> Option<&str> {
+        self.containers
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, id)| id.as_str())
+    }
+}
+
+pub(super) async fn teardown(docker: &Docker, res: &Resources) {
+    let removals = res
+        .containers
+        .iter()
+        .map(|(_, id)| dk::remove_container(docker, id));
+    futures_util::future::join_all(removals).await;
+    if let Some(n) = &res.nets {
+        net::remove_pair(docker, n).await;
+    }
+}
+
+/// Starts `role` (if it exists).
+pub(super) async fn start_role(
+    docker: &Docker,
+    res: &Resources,
+    role: Role,
+) -> Result<(), DockerError> {
+    match res.id(role) {
+        Some(id) => container::start(docker, id, role.name()).await,
+        None => Ok(()),
+    }
+}
+
+pub(super) async fn create(
+    ctx: &RunOnce<'_>,
+    res: &mut Resources,
+    role: Role,
+    spec: &ContainerSpec,
+) -> Result<(), DockerError> {
+    let id = create_container(ctx.docker, spec).await?;
+    res.containers.push((role, id));
+    Ok(())
+}
+
+pub(super) async fn stop_all(docker: &Docker, res: &Resources) {
+    // The sim flushes its traces on SIGTERM; endpoints get a short grace.
+    let stops = res
+        .containers
+        .iter()
+        .map(|(_, id)| container::stop(docker, id, Duration::from_secs(2)));
+    futures_util::future::join_all(stops).await;
+}
+
+pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(Role, Option<i64>)> {
+    let mut out = Vec::new();
+    for (role, id) in &res.containers {
+        let code = docker
+            .inspect_container(id, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.exit_code);
+        out.push((*role, code));
+    }
+    out
+}

@@ -1,0 +1,189 @@
+//! Selections against the embedded registries and the catalog.
+
+use super::*;
+use crate::catalog::testcases::{QUIC_MEASUREMENTS, WEBTRANSPORT_TESTS};
+
+fn quic() -> Registry {
+    Registry::embedded(Protocol::Quic)
+}
+
+fn names(v: &[&TestCase]) -> Vec<&'static str> {
+    v.iter().map(|t| t.name).collect()
+}
+
+#[test]
+fn full_quic_matrix_has_every_pair_and_test() {
+    let registry = quic();
+    let (servers, clients) = (registry.servers().len(), registry.clients().len());
+    let plan = Plan::new(Protocol::Quic, registry, &Selection::default()).unwrap();
+    assert_eq!(plan.pairs.len(), servers * clients);
+    assert_eq!(
+        names(&plan.tests),
+        names(&testcases::defaults(Protocol::Quic))
+    );
+    assert_eq!(plan.measurements.len(), QUIC_MEASUREMENTS.len());
+    let trials = plan.trials();
+    assert_eq!(
+        trials.len(),
+        servers * clients * testcases::default_count(Protocol::Quic)
+    );
+    assert!(trials
+        .iter()
+        .all(|t| t.server.role.is_server() && t.client.role.is_client()));
+    assert!(!trials
+        .iter()
+        .any(|t| t.client.name == "nginx" || t.server.name == "chrome"));
+    let unique: HashSet<String> = trials.iter().map(Trial::name).collect();
+    assert_eq!(unique.len(), trials.len());
+    assert_eq!(trials[0].name(), "quic-go_quic-go_handshake");
+    // client-major: the second pair keeps the client and moves the server.
+    assert_eq!(plan.pairs[1], ("ngtcp2".to_string(), "quic-go".to_string()));
+}
+
+#[test]
+fn webtransport_names_are_prefixed() {
+    let registry = Registry::embedded(Protocol::WebTransport);
+    let pairs = registry.servers().len() * registry.clients().len();
+    let plan = Plan::new(Protocol::WebTransport, registry, &Selection::default()).unwrap();
+    let trials = plan.trials();
+    assert_eq!(trials.len(), pairs * WEBTRANSPORT_TESTS.len());
+    assert!(trials
+        .iter()
+        .any(|t| t.name() == "webtransport::ngtcp2_chrome_transfer-datagram-send"));
+}
+
+#[test]
+fn unknown_server_lists_the_available_ones() {
+    let sel = Selection {
+        servers: Some(vec!["nosuch".into()]),
+        ..Default::default()
+    };
+    let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
+    assert!(
+        err.0.contains("server implementation \"nosuch\" not found"),
+        "{err}"
+    );
+    assert!(
+        err.0.contains("nginx") && !err.0.contains("chrome"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_client_only_implementation_is_not_a_server() {
+    let sel = Selection {
+        servers: Some(vec!["chrome".into()]),
+        ..Default::default()
+    };
+    assert!(Plan::new(Protocol::Quic, quic(), &sel).is_err());
+}
+
+#[test]
+fn unknown_test_lists_tests_and_measurements() {
+    let sel = Selection {
+        tests: TestFilter::parse(Some("handshake,nosuch")),
+        ..Default::default()
+    };
+    let err = Plan::new(Protocol::Quic, quic(), &sel).unwrap_err();
+    assert!(err.0.contains("\"nosuch\" not found"), "{err}");
+    assert!(
+        err.0.contains("zerortt") && err.0.contains("measurements: goodput, crosstraffic"),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_filters() {
+    let plan = |t: Option<&str>| {
+        let sel = Selection {
+            tests: TestFilter::parse(t),
+            ..Default::default()
+        };
+        Plan::new(Protocol::Quic, quic(), &sel).unwrap()
+    };
+    let p = plan(Some("goodput,handshake,versionnegotiation,handshake"));
+    assert_eq!(names(&p.tests), vec!["handshake", "versionnegotiation"]);
+    assert_eq!(names(&p.measurements), vec!["goodput"]);
+    let p = plan(Some("onlyTests"));
+    let defaults = testcases::defaults(Protocol::Quic).len();
+    assert_eq!((p.tests.len(), p.measurements.len()), (defaults, 0));
+    let p = plan(Some("onlyMeasurements"));
+    let measurements = QUIC_MEASUREMENTS.len();
+    assert_eq!((p.tests.len(), p.measurements.len()), (0, measurements));
+    let p = plan(Some(""));
+    assert_eq!((p.tests.len(), p.measurements.len()), (0, 0));
+}
+
+#[test]
+fn must_include_keeps_only_pairs_with_it() {
+    let sel = Selection {
+        must_include: Some("aioquic".into()),
+        ..Default::default()
+    };
+    let registry = quic();
+    let (servers, clients) = (registry.servers().len(), registry.clients().len());
+    let plan = Plan::new(Protocol::Quic, registry, &sel).unwrap();
+    assert!(plan
+        .pairs
+        .iter()
+        .all(|(s, c)| s == "aioquic" || c == "aioquic"));
+    assert_eq!(plan.pairs.len(), servers + clients - 1);
+}
+
+#[test]
+fn replace_changes_the_image_and_rejects_unknown_names() {
+    let sel = Selection {
+        replace: parse_replace("quic-go=my/quic-go:dev").unwrap(),
+        ..Default::default()
+    };
+    let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+    assert_eq!(
+        plan.registry.get("quic-go").unwrap().image,
+        "my/quic-go:dev"
+    );
+    let sel = Selection {
+        replace: vec![("nosuch".into(), "x".into())],
+        ..Default::default()
+    };
+    assert!(Plan::new(Protocol::Quic, quic(), &sel)
+        .unwrap_err()
+        .0
+        .contains("nosuch"));
+    assert!(parse_replace("quic-go").is_err());
+    assert!(parse_replace("a=b=c").is_err());
+}
+
+#[test]
+fn sole_server_or_client_is_exempt_from_auto_unsupported() {
+    let sel = Selection {
+        servers: Some(vec!["quic-go".into()]),
+        clients: Some(vec!["aioquic".into(), "ngtcp2".into()]),
+        ..Default::default()
+    };
+    let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+    assert_eq!(
+        plan.no_auto_unsupported,
+        HashSet::from(["quic-go".to_string()])
+    );
+    let sel = Selection {
+        no_auto_unsupported: Some(vec!["ngtcp2".into()]),
+        ..sel
+    };
+    let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+    assert_eq!(
+        plan.no_auto_unsupported,
+        HashSet::from(["ngtcp2".to_string()])
+    );
+}
+
+#[test]
+fn log_subdir_follows_the_reference_layout() {
+    let sel = Selection {
+        servers: Some(vec!["quic-go".into()]),
+        clients: Some(vec!["ngtcp2".into()]),
+        tests: TestFilter::parse(Some("retry")),
+        ..Default::default()
+    };
+    let t = &Plan::new(Protocol::Quic, quic(), &sel).unwrap().trials()[0];
+    assert_eq!(t.log_subdir(), PathBuf::from("quic-go_ngtcp2/retry"));
+}

@@ -1,0 +1,51 @@
+//! Why records or result files could not be read or merged; each names the
+//! file first, as the command line prints them.
+
+use std::path::PathBuf;
+
+use crate::outcome::{Outcome, RecordError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a result.json: {source}", path.display())]
+    NotResultJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: expected {pairs} result lists for {clients} clients × {servers} servers, found {found}", path.display())]
+    WrongShape {
+        path: PathBuf,
+        pairs: usize,
+        clients: usize,
+        servers: usize,
+        found: usize,
+    },
+    #[error("{}: unknown result \"{result}\" for {server}/{client}/{test}", path.display())]
+    UnknownResult {
+        path: PathBuf,
+        result: String,
+        server: String,
+        client: String,
+        test: String,
+    },
+    #[error("{}: {outcome} for server {server} / client {client} / test {test} conflicts with an earlier shard's {earlier}", path.display())]
+    Conflict {
+        path: PathBuf,
+        outcome: Outcome,
+        server: String,
+        client: String,
+        test: String,
+        earlier: Outcome,
+    },
+    #[error("no result.json files to merge")]
+    NothingToMerge,
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
