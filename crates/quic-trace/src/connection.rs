@@ -13,6 +13,8 @@ pub(crate) struct Conn {
     pub(crate) info: ConnectionInfo,
     /// The DCID Initial keys derive from: the client's first, or a Retry's SCID.
     pub(crate) initial_dcid: Vec<u8>,
+    /// SCIDs of the server's Retry packets, in the order seen.
+    pub(crate) retry_scids: Vec<Vec<u8>>,
     pub(crate) version: u32,
     /// DCID length of packets travelling in each direction.
     pub(crate) cid_len: [Option<usize>; 2],
@@ -36,6 +38,7 @@ impl Conn {
                 ..ConnectionInfo::default()
             },
             initial_dcid: original_dcid.to_vec(),
+            retry_scids: Vec::new(),
             version,
             cid_len: [None; 2],
             largest_pn: [[None; 3]; 2],

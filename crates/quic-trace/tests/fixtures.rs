@@ -161,6 +161,32 @@ fn retry_token_and_tag() {
     assert!(client_initials[1].pn > client_initials[0].pn);
 }
 
+/// A real run through the simulator: quic-go's server answered both of the
+/// ngtcp2 client's first Initials with a Retry; the client followed the
+/// first, as RFC 9000 §17.2.5.2 says, and its next Initial names it.
+#[test]
+fn the_client_follows_the_first_of_two_retries() {
+    let t = load(
+        "ngtcp2-quicgo-two-retries.pcap",
+        &["ngtcp2-quicgo-two-retries.server.keys"],
+    );
+    assert_all_decrypted(&t);
+    let retries = of_type(&t, PacketType::Retry);
+    assert_eq!(retries.len(), 2);
+    let followed = retries[0].scid.clone().unwrap();
+    assert_ne!(Some(&followed), retries[1].scid.as_ref());
+    let after: Vec<&QuicPacket> = of_type(&t, PacketType::Initial)
+        .into_iter()
+        .filter(|p| {
+            p.direction == Some(Direction::ClientToServer)
+                && p.token.as_ref().is_some_and(|t| !t.0.is_empty())
+        })
+        .collect();
+    assert!(!after.is_empty(), "a client Initial carries a Retry token");
+    assert_eq!(after[0].dcid, followed);
+    assert_eq!(after[0].token, retries[0].token);
+}
+
 #[test]
 fn resumption_and_zero_rtt() {
     let t = load(

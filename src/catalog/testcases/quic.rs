@@ -263,9 +263,11 @@ pub static QUIC_TESTS: &[TestCase] = &[
             rules::rebind_addr,
         )
     },
+    // The server must advertise a preferred address, so it gets the test's
+    // name; the client only has to follow it (contract §4, server46 URLs).
     TestCase {
         needs_keys: true,
-        server_testcase: "transfer",
+        client_testcase: "transfer",
         url_host: UrlHost::Server46,
         ..quic(
             "connectionmigration",

@@ -70,7 +70,7 @@ fn testcase_names_per_role_follow_the_contract() {
             tc("connectionmigration").server_testcase,
             tc("connectionmigration").client_testcase
         ),
-        ("transfer", "connectionmigration")
+        ("connectionmigration", "transfer")
     );
     assert_eq!(tc("multiplexing").client_testcase, "transfer");
     assert_eq!(tc("handshakecorruption").client_testcase, "multiconnect");

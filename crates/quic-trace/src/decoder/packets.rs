@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 
 use crate::bytes::HexBytes;
 use crate::cid::ConnectionId;
-use crate::connection::feed_crypto;
+use crate::connection::{feed_crypto, Conn};
 use crate::frame::{parse_frames, Frame};
 use crate::header::{Header, LongHeader, Parsed};
 use crate::keys::{self, Level};
@@ -66,13 +66,27 @@ impl Decoder<'_> {
         let c = &mut self.conns[conn];
         let odcid = c.info.original_dcid.as_slice();
         p.retry_tag_valid = Some(crate::crypto::retry_tag_valid(params, odcid, bytes));
-        c.initial_dcid = scid.to_vec();
-        // The server kept no state, so the client's CRYPTO data restarts at offset 0
-        // and may carry a new ClientHello.
-        c.crypto[Direction::ClientToServer.index()][0] = CryptoStream::default();
-        c.keys.retain(|(level, _, _), _| *level != Level::Initial);
+        c.retry_scids.push(scid.to_vec());
+        // A server may answer each of a client's retransmitted Initials with a
+        // Retry; the client follows one (RFC 9000 §17.2.5.2), which its next
+        // Initial's DCID names (see `follow_retry`). Until then, the first.
+        if c.retry_scids.len() == 1 {
+            restart_initial(c, scid);
+        }
         self.register_cid(scid, conn, Direction::ClientToServer);
         p
+    }
+
+    /// A client Initial sent to another Retry's SCID than the one assumed:
+    /// the client followed that Retry, so Initial keys derive from it.
+    fn follow_retry(&mut self, conn: usize, dir: Direction, dcid: &[u8]) {
+        let c = &mut self.conns[conn];
+        if dir == Direction::ClientToServer
+            && c.initial_dcid != dcid
+            && c.retry_scids.iter().any(|scid: &Vec<u8>| scid == dcid)
+        {
+            restart_initial(c, dcid);
+        }
     }
 
     /// An Initial, 0-RTT or Handshake packet.
@@ -106,6 +120,9 @@ impl Decoder<'_> {
             );
             return p;
         };
+        if level == Level::Initial {
+            self.follow_retry(conn, dir, dcid);
+        }
         self.note_long_header(ctx, conn, dir, version, scid);
         self.decrypt_into(&mut p, conn, dir, level, version, bytes, pn_offset, true);
         p
@@ -268,4 +285,13 @@ impl Decoder<'_> {
         *largest = Some(largest.map_or(opened.pn, |l| l.max(opened.pn)));
         Ok(opened)
     }
+}
+
+/// Initial keys derive from `dcid` from now on. The server kept no state
+/// across the Retry, so the client's CRYPTO data restarts at offset 0 and
+/// may carry a new ClientHello.
+fn restart_initial(c: &mut Conn, dcid: &[u8]) {
+    c.initial_dcid = dcid.to_vec();
+    c.crypto[Direction::ClientToServer.index()][0] = CryptoStream::default();
+    c.keys.retain(|(level, _, _), _| *level != Level::Initial);
 }
