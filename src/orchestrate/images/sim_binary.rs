@@ -68,102 +68,20 @@ fn check_file(path: &Path) -> Result<PathBuf, ImagesError> {
 pub struct ElfError(pub String);
 
 /// The program interpreter (dynamic loader) an ELF executable asks for, or
-/// `None` for a statically linked one.
+/// `None` for a statically linked one; the ELF is read by goblin.
 pub fn elf_interpreter(bytes: &[u8]) -> Result<Option<String>, ElfError> {
-    if bytes.len() < 0x34 || &bytes[..4] != b"\x7fELF" {
-        return Err(ElfError("not an ELF file".to_string()));
-    }
-    let wide = match bytes[4] {
-        1 => false,
-        2 => true,
-        other => return Err(ElfError(format!("unknown ELF class {other}"))),
-    };
-    let little = match bytes[5] {
-        1 => true,
-        2 => false,
-        other => return Err(ElfError(format!("unknown ELF byte order {other}"))),
-    };
-    let reader = ElfReader { bytes, little };
-    let (phoff, phentsize, phnum) = if wide {
-        (
-            reader.u64(0x20)?,
-            reader.u16(0x36)? as u64,
-            reader.u16(0x38)?,
-        )
-    } else {
-        (
-            reader.u32(0x1c)? as u64,
-            reader.u16(0x2a)? as u64,
-            reader.u16(0x2c)?,
-        )
-    };
-    for index in 0..phnum as u64 {
-        let header = phoff
-            .checked_add(index * phentsize)
-            .ok_or_else(|| ElfError("program header offset overflows".to_string()))?;
-        let header = usize::try_from(header)
-            .map_err(|_| ElfError("program header out of range".to_string()))?;
-        const PT_INTERP: u32 = 3;
-        if reader.u32(header)? != PT_INTERP {
-            continue;
-        }
-        let (offset, size) = if wide {
-            (reader.u64(header + 0x08)?, reader.u64(header + 0x20)?)
-        } else {
-            (
-                reader.u32(header + 0x04)? as u64,
-                reader.u32(header + 0x10)? as u64,
-            )
-        };
-        let raw = reader.slice(offset, size)?;
-        let text = raw.split(|b: &u8| *b == 0).next().unwrap_or_default();
-        let path = std::str::from_utf8(text)
-            .map_err(|_| ElfError("interpreter path is not UTF-8".to_string()))?;
-        return Ok(Some(path.to_string()));
-    }
-    Ok(None)
-}
-
-struct ElfReader<'a> {
-    bytes: &'a [u8],
-    little: bool,
-}
-
-impl ElfReader<'_> {
-    fn slice(&self, offset: u64, len: u64) -> Result<&[u8], ElfError> {
-        let start =
-            usize::try_from(offset).map_err(|_| ElfError("offset out of range".to_string()))?;
-        let len = usize::try_from(len).map_err(|_| ElfError("length out of range".to_string()))?;
-        start
-            .checked_add(len)
-            .and_then(|end: usize| self.bytes.get(start..end))
-            .ok_or_else(|| {
-                ElfError(format!(
-                    "truncated ELF file (needs bytes {start}..{start}+{len})"
-                ))
-            })
-    }
-
-    fn uint<const N: usize>(&self, offset: usize) -> Result<[u8; N], ElfError> {
-        let raw = self.slice(offset as u64, N as u64)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(raw);
-        if !self.little {
-            out.reverse();
-        }
-        Ok(out)
-    }
-
-    fn u16(&self, offset: usize) -> Result<u16, ElfError> {
-        self.uint::<2>(offset).map(u16::from_le_bytes)
-    }
-
-    fn u32(&self, offset: usize) -> Result<u32, ElfError> {
-        self.uint::<4>(offset).map(u32::from_le_bytes)
-    }
-
-    fn u64(&self, offset: usize) -> Result<u64, ElfError> {
-        self.uint::<8>(offset).map(u64::from_le_bytes)
+    use goblin::elf::program_header::PT_INTERP;
+    let elf = goblin::elf::Elf::parse(bytes).map_err(|e| ElfError(e.to_string()))?;
+    // goblin leaves out an interpreter it cannot read; a binary that asks
+    // for one must not pass for a static one.
+    let asks = elf.program_headers.iter().find(|h| h.p_type == PT_INTERP);
+    match (asks, elf.interpreter) {
+        (_, Some(path)) => Ok(Some(path.to_string())),
+        (None, None) => Ok(None),
+        (Some(h), None) => Err(ElfError(format!(
+            "truncated ELF file (the interpreter path at bytes {}..+{} is missing)",
+            h.p_offset, h.p_filesz
+        ))),
     }
 }
 
