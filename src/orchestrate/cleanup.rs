@@ -88,10 +88,25 @@ pub async fn on_signal_clean_and_exit() {
         "interop-runner: interrupted; removing this run's containers, networks and temporary files"
     );
     if let Ok(docker) = crate::orchestrate::docker::connect().await {
-        let _ = crate::orchestrate::docker::remove_own_objects(&docker).await;
+        remove_until_quiet(&docker).await;
     }
     remove_own_temp_dirs();
     std::process::exit(130);
+}
+
+/// Trial threads may still have a create request in flight when the signal
+/// arrives; its container appears after the first sweep. So sweep again
+/// until a pass a moment later finds nothing (a few passes at most).
+async fn remove_until_quiet(docker: &bollard::Docker) {
+    const PASSES: usize = 5;
+    const SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
+    for pass in 0..PASSES {
+        let removed = crate::orchestrate::docker::remove_own_objects(docker).await;
+        if pass > 0 && matches!(removed, Ok(0)) {
+            return;
+        }
+        tokio::time::sleep(SETTLE).await;
+    }
 }
 
 #[cfg(test)]

@@ -173,7 +173,7 @@ fn the_client_follows_the_first_of_two_retries() {
     assert_all_decrypted(&t);
     let retries = of_type(&t, PacketType::Retry);
     assert_eq!(retries.len(), 2);
-    let followed = retries[0].scid.clone().unwrap();
+    let followed = retries[0].scid.unwrap();
     assert_ne!(Some(&followed), retries[1].scid.as_ref());
     let after: Vec<&QuicPacket> = of_type(&t, PacketType::Initial)
         .into_iter()
