@@ -141,9 +141,16 @@ pub fn decide(test: &TestCase, e: &Evidence, t: &Traces) -> Result<Option<f64>, 
 fn version_negotiation(t: &Traces) -> RuleResult {
     use quic_trace::PacketType;
     let client = t.client()?;
+    // The first Initial has a version the server does not support, so the decoder
+    // shows it as a long header of unknown version.
     let Some(dcid) = client
         .client_sent()
-        .find(|p| p.packet_type == PacketType::Initial)
+        .find(|p| {
+            matches!(
+                p.packet_type,
+                PacketType::Initial | PacketType::UnknownVersion
+            )
+        })
         .map(|p| p.dcid)
     else {
         return Err(Stop::Failed("the client sent no Initial".into()));

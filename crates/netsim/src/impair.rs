@@ -224,20 +224,38 @@ impl Impairments {
                 }
             }
             Model::Rebind { nat, next, freq } => {
-                while let Some(at) = *next {
-                    if elapsed < at {
-                        break;
-                    }
-                    for line in nat.rebind(&mut self.rng) {
-                        log.push(format!("{:.3}s: {line}", at.as_secs_f64()));
-                    }
-                    *next = freq.map(|f| at + f);
-                }
+                // The simulator advances the schedule on its own wake-ups; a packet
+                // stamped later than its last wake-up must still see every rebind due.
+                run_rebinds(nat, next, *freq, &mut self.rng, elapsed, log);
                 match info.filter(|_| is_udp) {
                     Some(info) => translate(nat, &mut self.rng, dir, packet, &info, log),
                     None => Verdict::Forward,
                 }
             }
+        }
+    }
+
+    /// Carries out the state changes due by `elapsed` (rebinds), whether or not a
+    /// packet passes. Log lines go to `log`.
+    pub fn advance(&mut self, elapsed: Duration, log: &mut Vec<String>) {
+        if let Model::Rebind { nat, next, freq } = &mut self.model {
+            run_rebinds(nat, next, *freq, &mut self.rng, elapsed, log);
+        }
+    }
+
+    /// When the scenario next changes state by itself (a rebind, the blackhole
+    /// closing or opening), counted like `elapsed`: the simulator must be awake then,
+    /// not wait for the next packet. A time not after `elapsed` means "now".
+    pub fn next_event(&self, elapsed: Duration) -> Option<Duration> {
+        match &self.model {
+            Model::Rebind { next, .. } => *next,
+            Model::Blackhole {
+                on,
+                off,
+                repeat,
+                directions,
+            } if directions.contains(&true) => blackhole_next_change(*on, *off, *repeat, elapsed),
+            _ => None,
         }
     }
 
@@ -253,6 +271,49 @@ impl Impairments {
             } => Some(directions[dir.index()] && blackhole_active(*on, *off, *repeat, elapsed)),
             _ => None,
         }
+    }
+}
+
+fn run_rebinds(
+    nat: &mut Nat,
+    next: &mut Option<Duration>,
+    freq: Option<Duration>,
+    rng: &mut Rng,
+    elapsed: Duration,
+    log: &mut Vec<String>,
+) {
+    while let Some(at) = *next {
+        if elapsed < at {
+            break;
+        }
+        for line in nat.rebind(rng) {
+            log.push(format!("{:.3}s: {line}", at.as_secs_f64()));
+        }
+        *next = freq.map(|f| at + f);
+    }
+}
+
+/// The first moment after `elapsed` at which [`blackhole_active`] changes; `None`
+/// once the last period has ended.
+pub fn blackhole_next_change(
+    on: Duration,
+    off: Duration,
+    repeat: u32,
+    elapsed: Duration,
+) -> Option<Duration> {
+    let period: Duration = on + off;
+    if period.is_zero() {
+        return None;
+    }
+    let round: u32 = u32::try_from(elapsed.as_nanos() / period.as_nanos()).ok()?;
+    if round >= repeat {
+        return None;
+    }
+    let start: Duration = period * round;
+    if elapsed < start + on {
+        Some(start + on)
+    } else {
+        Some(start + period)
     }
 }
 
@@ -521,6 +582,66 @@ mod tests {
             imp.apply(Direction::ToClient, ms(1500), &mut r, &mut log),
             Verdict::Forward
         );
+    }
+
+    #[test]
+    fn blackhole_changes_are_scheduled_exactly() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        // on 5s, off 2s, twice: closes at 5s and 12s, opens at 7s and 14s.
+        let next: Vec<Option<Duration>> = [0, 4999, 5000, 6999, 7000, 13999, 14000, 100_000]
+            .iter()
+            .map(|t| blackhole_next_change(s(5), s(2), 2, ms(*t)))
+            .collect();
+        assert_eq!(
+            next,
+            vec![
+                Some(s(5)),
+                Some(s(5)),
+                Some(s(7)),
+                Some(s(7)),
+                Some(s(12)),
+                Some(s(14)),
+                None,
+                None
+            ]
+        );
+        for t in [0, 4999, 5000, 6999, 7000, 13999] {
+            let at = blackhole_next_change(s(5), s(2), 2, ms(t)).unwrap();
+            let before = blackhole_active(s(5), s(2), 2, at - Duration::from_nanos(1));
+            assert_ne!(before, blackhole_active(s(5), s(2), 2, at), "{t} ms");
+        }
+        assert_eq!(blackhole_next_change(s(0), s(0), 3, ms(1)), None);
+        let imp: Impairments = impairments(
+            &format!("blackhole {LINK} --on=1s --off=1s --direction=toserver"),
+            1,
+        );
+        assert_eq!(imp.next_event(ms(1500)), Some(s(2)));
+    }
+
+    #[test]
+    fn rebinds_happen_on_schedule_without_packets() {
+        let s = Duration::from_secs;
+        let mut imp: Impairments = impairments(
+            &format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s"),
+            4,
+        );
+        let mut log: Vec<String> = Vec::new();
+        assert_eq!(imp.next_event(Duration::ZERO), Some(s(1)));
+        imp.advance(Duration::from_millis(999), &mut log);
+        assert!(log.is_empty());
+        imp.advance(s(1), &mut log);
+        assert_eq!(log.len(), 1);
+        assert!(log[0].starts_with("1.000s: rebind"), "{log:?}");
+        assert_eq!(imp.next_event(s(1)), Some(s(6)));
+        // A late wake-up catches up on every rebind it missed, each stamped with
+        // its own time.
+        imp.advance(s(16), &mut log);
+        let times: Vec<&str> = log.iter().map(|l| &l[..7]).collect();
+        assert_eq!(times, ["1.000s:", "6.000s:", "11.000s", "16.000s"]);
+        assert_eq!(imp.next_event(s(16)), Some(s(21)));
+        let plain: Impairments = impairments(&format!("simple-p2p {LINK}"), 1);
+        assert_eq!(plain.next_event(s(1)), None);
     }
 
     #[test]

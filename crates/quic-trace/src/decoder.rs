@@ -17,7 +17,7 @@ use crate::keylog::KeyLog;
 use crate::keys::{self, Level};
 use crate::link::ip_payload;
 use crate::packet::{Direction, PacketType, QuicPacket, Trace};
-use crate::protection::{compatible_version, initial_authenticates, unprotect, Opened};
+use crate::protection::{compatible_version, initial_authenticates, unprotect, Form, Opened};
 use crate::tls::CryptoStream;
 use crate::version::{self, LongType};
 
@@ -146,7 +146,11 @@ impl<'k> Decoder<'k> {
         while offset < payload.len() {
             let buf = &payload[offset..];
             let located = if buf[0] & 0x80 != 0 {
-                header::parse_long(buf).map(|p| (p, None))
+                // Only a datagram's first packet can be of an unknown version: after a
+                // packet of a known one, such "packets" are random padding.
+                header::parse_long(buf)
+                    .filter(|p| offset == 0 || !matches!(p.header, Header::UnknownVersion { .. }))
+                    .map(|p| (p, None))
             } else {
                 self.locate_short(ctx, buf, first_dcid.as_ref().map(ConnectionId::len))
             };
@@ -202,15 +206,17 @@ impl<'k> Decoder<'k> {
         const MAX_ATTEMPTS: usize = 4096;
         let min_size = 1 + dcid_len + 4 + 16;
         let dcid = &payload[1..1 + dcid_len];
+        let fixed_bit_optional = self.conns[found.0].fixed_bit_optional(found.1);
         let looks_like_start = |at: usize| {
-            payload[at] & 0xc0 == 0x40 && payload.get(at + 1..at + 1 + dcid_len) == Some(dcid)
+            header::is_short(payload[at], fixed_bit_optional)
+                && payload.get(at + 1..at + 1 + dcid_len) == Some(dcid)
         };
         let candidates = (min_size..payload.len())
             .filter(|size| (1..=(payload.len() - 1) / size).all(|k| looks_like_start(k * size)))
             .take(MAX_ATTEMPTS);
         for size in candidates {
             let first = &payload[..size];
-            let Some(parsed) = header::parse_short(first, dcid_len) else {
+            let Some(parsed) = header::parse_short(first, dcid_len, fixed_bit_optional) else {
                 continue;
             };
             let Some(packet) =
@@ -251,15 +257,16 @@ impl<'k> Decoder<'k> {
             None => &self.cid_lens,
         };
         for &len in lens {
-            if let Some(found) = buf.get(1..1 + len).and_then(|dcid| self.cids.get(dcid)) {
-                return header::parse_short(buf, len).map(|p| (p, Some(*found)));
+            if let Some(&(conn, dir)) = buf.get(1..1 + len).and_then(|dcid| self.cids.get(dcid)) {
+                let fixed_bit_optional = self.conns[conn].fixed_bit_optional(dir);
+                return header::parse_short(buf, len, fixed_bit_optional)
+                    .map(|p| (p, Some((conn, dir))));
             }
         }
         let (conn, dir) = *self.tuples.get(&(ctx.src, ctx.dst))?;
-        let len = forced_len
-            .or(self.conns[conn].cid_len[dir.index()])
-            .unwrap_or(0);
-        header::parse_short(buf, len).map(|p| (p, Some((conn, dir))))
+        let c = &self.conns[conn];
+        let len = forced_len.or(c.cid_len[dir.index()]).unwrap_or(0);
+        header::parse_short(buf, len, c.fixed_bit_optional(dir)).map(|p| (p, Some((conn, dir))))
     }
 
     fn register_cid(&mut self, cid: &[u8], conn: usize, dir: Direction) {
@@ -339,6 +346,17 @@ impl<'k> Decoder<'k> {
                 token,
             } => Some(self.retry_packet(ctx, bytes, *version, dcid, scid, token)),
             Header::Long(long) => Some(self.protected_long_packet(ctx, bytes, long)),
+            Header::UnknownVersion {
+                version,
+                dcid,
+                scid,
+            } => {
+                let found = self.locate_long(ctx, *version, dcid, None);
+                let ty = PacketType::UnknownVersion;
+                let mut p = base_packet(ctx, found, ty, *version, dcid, Some(scid), bytes.len());
+                p.payload_length = bytes.len() - (7 + dcid.len() + scid.len());
+                Some(p)
+            }
             Header::Short { .. } => None,
         }
     }
@@ -404,7 +422,16 @@ impl<'k> Decoder<'k> {
             return p;
         };
         self.note_long_header(ctx, conn, dir, version, scid);
-        self.decrypt_into(&mut p, conn, dir, level, version, bytes, pn_offset, true);
+        self.decrypt_into(
+            &mut p,
+            conn,
+            dir,
+            level,
+            version,
+            bytes,
+            pn_offset,
+            Form::Long,
+        );
         p
     }
 
@@ -452,6 +479,11 @@ impl<'k> Decoder<'k> {
             bytes.len(),
         );
         p.payload_length = bytes.len() - 1 - dcid.len();
+        let form = if self.conns[conn].loss_bits(dir) {
+            Form::ShortWithLossBits
+        } else {
+            Form::Short
+        };
         self.decrypt_into(
             &mut p,
             conn,
@@ -460,7 +492,7 @@ impl<'k> Decoder<'k> {
             version,
             bytes,
             1 + dcid.len(),
-            false,
+            form,
         );
         // Only an authenticated packet may move the connection to a new path.
         if p.decrypted {
@@ -479,12 +511,12 @@ impl<'k> Decoder<'k> {
         version: u32,
         bytes: &[u8],
         pn_offset: usize,
-        long: bool,
+        form: Form,
     ) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(bytes);
-        let mut result = self.open(conn, dir, level, version, &mut scratch, pn_offset, long);
+        let mut result = self.open(conn, dir, level, version, &mut scratch, pn_offset, form);
         if result.is_err() && level == Level::Initial {
             // aioquic's client keeps protecting its Initials with the first version's
             // keys after compatible version negotiation; accept what authenticates.
@@ -492,7 +524,7 @@ impl<'k> Decoder<'k> {
                 scratch.clear();
                 scratch.extend_from_slice(bytes);
                 if let Ok(opened) =
-                    self.open(conn, dir, level, other, &mut scratch, pn_offset, long)
+                    self.open(conn, dir, level, other, &mut scratch, pn_offset, form)
                 {
                     result = Ok(opened);
                 }
@@ -503,7 +535,7 @@ impl<'k> Decoder<'k> {
                 p.pn = Some(opened.pn);
                 p.decrypted = true;
                 p.plain_length = opened.plain_len;
-                if !long {
+                if form != Form::Long {
                     p.key_phase = Some(opened.key_phase);
                 }
                 let plain = &scratch[opened.payload_start..opened.payload_start + opened.plain_len];
@@ -537,7 +569,7 @@ impl<'k> Decoder<'k> {
         version: u32,
         packet: &mut [u8],
         pn_offset: usize,
-        long: bool,
+        form: Form,
     ) -> Result<Opened, String> {
         let keylog = self.keylog;
         let c = &mut self.conns[conn];
@@ -558,7 +590,7 @@ impl<'k> Decoder<'k> {
             )?),
         };
         let largest = &mut c.largest_pn[dir.index()][level.space()];
-        let opened = unprotect(keys, *largest, packet, pn_offset, long)?;
+        let opened = unprotect(keys, *largest, packet, pn_offset, form)?;
         *largest = Some(largest.map_or(opened.pn, |l| l.max(opened.pn)));
         Ok(opened)
     }
@@ -573,6 +605,7 @@ fn header_dcid<'b>(h: &Header<'b>) -> &'b [u8] {
         Header::VersionNegotiation { dcid, .. }
         | Header::Retry { dcid, .. }
         | Header::Long(LongHeader { dcid, .. })
+        | Header::UnknownVersion { dcid, .. }
         | Header::Short { dcid } => dcid,
     }
 }
@@ -611,5 +644,122 @@ fn base_packet(
         undecryptable: None,
         frames: Vec::new(),
         frames_stopped: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::conn_with_parameters;
+    use crate::crypto::Suite;
+    use crate::keys::DirKeys;
+    use crate::protection::protect;
+
+    type Params = &'static [(u64, &'static [u8])];
+
+    const SECRET: [u8; 32] = [9; 32];
+    const CLIENT_CID: [u8; 4] = [0xc1; 4];
+    const GREASE_QUIC_BIT: Params = &[(0x2ab2, &[])];
+    const SENDS_LOSS_BITS: Params = &[(0x1057, &[1])];
+    const READS_LOSS_BITS: Params = &[(0x1057, &[0])];
+    const PING: [u8; 4] = [0x01, 0, 0, 0];
+
+    /// A server→client 1-RTT packet with packet number 7 carrying a PING.
+    fn server_packet(first: u8, form: Form) -> Vec<u8> {
+        let header = [&[first][..], &CLIENT_CID, &[7]].concat();
+        protect(&SECRET, &header, 5, 7, &PING, form)
+    }
+
+    fn decode_alone(datagram: &[u8]) -> Vec<QuicPacket> {
+        let (keylog, options) = (KeyLog::default(), Options::default());
+        let mut d = Decoder::new(&keylog, &options);
+        let ctx = Datagram {
+            frame: 1,
+            time_ns: 0,
+            src: "10.0.0.1:4433".parse().unwrap(),
+            dst: "10.0.0.2:443".parse().unwrap(),
+            ecn: 0,
+            len: datagram.len(),
+        };
+        d.packets_in(&ctx, datagram);
+        d.packets
+    }
+
+    #[test]
+    fn a_long_header_of_unknown_version_shows_its_cids() {
+        let mut datagram = vec![0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 2, 0xd1, 0xd2, 1, 0x51];
+        datagram.resize(1200, 0x5a);
+        let got = decode_alone(&datagram);
+        assert_eq!(got.len(), 1);
+        let p = &got[0];
+        assert_eq!(p.packet_type, PacketType::UnknownVersion);
+        assert_eq!(p.version, 0x1a2a_3a4a);
+        assert_eq!(p.dcid.as_slice(), &[0xd1, 0xd2]);
+        assert_eq!(p.scid.map(|c| c.as_slice().to_vec()), Some(vec![0x51]));
+        assert_eq!((p.length, p.payload_length), (1200, 1190));
+        assert!(!p.decrypted && p.undecryptable.is_none() && p.connection.is_none());
+    }
+
+    #[test]
+    fn unknown_version_bytes_after_a_packet_are_padding() {
+        let mut datagram = crate::rfc_vectors::vectors()["v1_long_client_encrypted_packet"].clone();
+        datagram.extend([0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 0, 0, 0, 0]);
+        let got = decode_alone(&datagram);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].packet_type, PacketType::Initial);
+        assert!(got[0].decrypted, "{:?}", got[0].undecryptable);
+    }
+
+    /// Decodes one server→client datagram of a connection whose 1-RTT keys are known
+    /// and whose endpoints advertised these transport parameters.
+    fn decode_from_server(client: Params, server: Params, datagram: &[u8]) -> Vec<QuicPacket> {
+        let (keylog, options) = (KeyLog::default(), Options::default());
+        let mut d = Decoder::new(&keylog, &options);
+        let mut conn = conn_with_parameters(Some(client), Some(server));
+        let keys = DirKeys::from_secret(Suite::Aes128Gcm, version::VERSION_1, &SECRET).unwrap();
+        let slot = (Level::OneRtt, Direction::ServerToClient, version::VERSION_1);
+        conn.keys.insert(slot, keys);
+        let (client_addr, server_addr) = (conn.info.client.unwrap(), conn.info.server.unwrap());
+        d.conns.push(conn);
+        d.register_cid(&CLIENT_CID, 0, Direction::ServerToClient);
+        let ctx = Datagram {
+            frame: 1,
+            time_ns: 0,
+            src: server_addr,
+            dst: client_addr,
+            ecn: 0,
+            len: datagram.len(),
+        };
+        d.packets_in(&ctx, datagram);
+        d.packets
+    }
+
+    #[test]
+    fn greased_fixed_bit_is_accepted_towards_an_endpoint_that_advertised_it() {
+        let packet = server_packet(0x00, Form::Short);
+        assert_eq!(packet[0] & 0xc0, 0, "the fixed bit is not protected");
+        let got = decode_from_server(GREASE_QUIC_BIT, &[], &packet);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].decrypted, "{:?}", got[0].undecryptable);
+        assert_eq!(got[0].packet_type, PacketType::OneRtt);
+        assert_eq!(got[0].pn, Some(7));
+        assert_eq!(got[0].frames[0], Frame::Ping);
+        // RFC 9287: only the receiver's parameter allows the sender to clear the bit.
+        assert!(decode_from_server(&[], GREASE_QUIC_BIT, &packet).is_empty());
+        assert!(decode_from_server(&[], &[], &packet).is_empty());
+    }
+
+    #[test]
+    fn loss_bits_change_the_short_header_mask_once_negotiated() {
+        let packet = server_packet(0x58, Form::ShortWithLossBits);
+        let got = decode_from_server(READS_LOSS_BITS, SENDS_LOSS_BITS, &packet);
+        assert!(got[0].decrypted, "{:?}", got[0].undecryptable);
+        assert_eq!(got[0].pn, Some(7));
+        let got = decode_from_server(&[], SENDS_LOSS_BITS, &packet);
+        assert!(!got[0].decrypted);
+        // A sender that only reads loss bits protects the reserved bits as usual.
+        let plain = server_packet(0x40, Form::Short);
+        let got = decode_from_server(SENDS_LOSS_BITS, READS_LOSS_BITS, &plain);
+        assert!(got[0].decrypted, "{:?}", got[0].undecryptable);
     }
 }
