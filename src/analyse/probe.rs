@@ -10,12 +10,17 @@ const PROBE_VERSION: u32 = 0x5741_4954;
 /// probes do not cross the simulated link), and a VN that answers no client
 /// Initial of the trace cannot belong to the test.
 pub fn drop_probe_traffic(trace: &mut Trace, name: &str) {
-    // A VN answers an Initial by swapping its connection IDs (RFC 9000 §17.2.1).
+    // A VN answers an Initial by swapping its connection IDs (RFC 9000 §17.2.1);
+    // the Initial that provoked it has a version the decoder does not know.
     let initials: std::collections::BTreeSet<(quic_trace::ConnectionId, quic_trace::ConnectionId)> =
         trace
             .packets
             .iter()
-            .filter(|p| p.packet_type == quic_trace::PacketType::Initial)
+            .filter(|p| p.version != PROBE_VERSION)
+            .filter(|p| {
+                use quic_trace::PacketType::{Initial, UnknownVersion};
+                matches!(p.packet_type, Initial | UnknownVersion)
+            })
             .filter_map(|p| Some((p.scid?, p.dcid)))
             .collect();
     let before = trace.packets.len();

@@ -150,9 +150,16 @@ pub fn connectionmigration(f: &Facts) -> Judged {
 pub fn versionnegotiation(f: &Facts) -> Judged {
     use quic_trace::PacketType;
     let client = f.traces.client()?;
+    // The first Initial has a version the server does not support, so the
+    // decoder shows it as a long header of unknown version.
     let Some(dcid) = client
         .client_sent()
-        .find(|p| p.packet_type == PacketType::Initial)
+        .find(|p| {
+            matches!(
+                p.packet_type,
+                PacketType::Initial | PacketType::UnknownVersion
+            )
+        })
         .map(|p| p.dcid)
     else {
         return Err(Stop::Failed("the client sent no Initial".into()));

@@ -587,3 +587,22 @@ fn probe_answers_are_not_server_traffic() {
     crate::analyse::drop_probe_traffic(&mut t, "x");
     assert_eq!(t.packets.len(), 2);
 }
+
+#[test]
+fn a_vn_answering_an_initial_of_unknown_version_belongs_to_the_test() {
+    let mut first = packet(1, CLIENT, SERVER, PacketType::UnknownVersion, 1200);
+    first.version = 0x1a2a_3a4a;
+    first.dcid = ConnectionId::new(&[5; 8]).unwrap();
+    first.scid = Some(ConnectionId::new(&[7; 8]).unwrap());
+    let mut answer = packet(2, SERVER, CLIENT, PacketType::VersionNegotiation, 27);
+    answer.dcid = ConnectionId::new(&[7; 8]).unwrap();
+    answer.scid = Some(first.dcid);
+    let mut t = trace(vec![first.clone(), answer.clone()]);
+    crate::analyse::drop_probe_traffic(&mut t, "x");
+    assert_eq!(t.packets.len(), 2);
+    // The simulator's own probe is no Initial of the test, nor is its answer.
+    first.version = 0x5741_4954;
+    let mut t = trace(vec![first, answer]);
+    crate::analyse::drop_probe_traffic(&mut t, "x");
+    assert!(t.packets.is_empty());
+}

@@ -224,20 +224,38 @@ impl Impairments {
                 }
             }
             Model::Rebind { nat, next, freq } => {
-                while let Some(at) = *next {
-                    if elapsed < at {
-                        break;
-                    }
-                    for line in nat.rebind(&mut self.rng) {
-                        log.push(format!("{:.3}s: {line}", at.as_secs_f64()));
-                    }
-                    *next = freq.map(|f| at + f);
-                }
+                // The simulator advances the schedule on its own wake-ups; a packet
+                // stamped later than its last wake-up must still see every rebind due.
+                run_rebinds(nat, next, *freq, &mut self.rng, elapsed, log);
                 match info.filter(|_| is_udp) {
                     Some(info) => translate(nat, &mut self.rng, dir, packet, &info, log),
                     None => Verdict::Forward,
                 }
             }
+        }
+    }
+
+    /// Carries out the state changes due by `elapsed` (rebinds), whether or not a
+    /// packet passes. Log lines go to `log`.
+    pub fn advance(&mut self, elapsed: Duration, log: &mut Vec<String>) {
+        if let Model::Rebind { nat, next, freq } = &mut self.model {
+            run_rebinds(nat, next, *freq, &mut self.rng, elapsed, log);
+        }
+    }
+
+    /// When the scenario next changes state by itself (a rebind, the blackhole
+    /// closing or opening), counted like `elapsed`: the simulator must be awake then,
+    /// not wait for the next packet. A time not after `elapsed` means "now".
+    pub fn next_event(&self, elapsed: Duration) -> Option<Duration> {
+        match &self.model {
+            Model::Rebind { next, .. } => *next,
+            Model::Blackhole {
+                on,
+                off,
+                repeat,
+                directions,
+            } if directions.contains(&true) => blackhole_next_change(*on, *off, *repeat, elapsed),
+            _ => None,
         }
     }
 
@@ -253,6 +271,49 @@ impl Impairments {
             } => Some(directions[dir.index()] && blackhole_active(*on, *off, *repeat, elapsed)),
             _ => None,
         }
+    }
+}
+
+fn run_rebinds(
+    nat: &mut Nat,
+    next: &mut Option<Duration>,
+    freq: Option<Duration>,
+    rng: &mut Rng,
+    elapsed: Duration,
+    log: &mut Vec<String>,
+) {
+    while let Some(at) = *next {
+        if elapsed < at {
+            break;
+        }
+        for line in nat.rebind(rng) {
+            log.push(format!("{:.3}s: {line}", at.as_secs_f64()));
+        }
+        *next = freq.map(|f| at + f);
+    }
+}
+
+/// The first moment after `elapsed` at which [`blackhole_active`] changes; `None`
+/// once the last period has ended.
+pub fn blackhole_next_change(
+    on: Duration,
+    off: Duration,
+    repeat: u32,
+    elapsed: Duration,
+) -> Option<Duration> {
+    let period: Duration = on + off;
+    if period.is_zero() {
+        return None;
+    }
+    let round: u32 = u32::try_from(elapsed.as_nanos() / period.as_nanos()).ok()?;
+    if round >= repeat {
+        return None;
+    }
+    let start: Duration = period * round;
+    if elapsed < start + on {
+        Some(start + on)
+    } else {
+        Some(start + period)
     }
 }
 

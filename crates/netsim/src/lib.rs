@@ -47,7 +47,13 @@ use std::time::{Duration, Instant};
 
 /// How long to wait for both networks to be attached with addresses.
 const INTERFACE_WAIT: Duration = Duration::from_secs(10);
-const SERVER_WAIT: Duration = Duration::from_secs(10);
+/// How long the server may take to answer the Version Negotiation probe. Slow
+/// servers (Python ones on a loaded host) need more than 10 s; the client waits 30 s
+/// for the readiness port (`wait-for-it.sh -t 30`), so 25 s stays invisible to it.
+const SERVER_WAIT: Duration = Duration::from_secs(25);
+/// The endpoints' `wait-for-it.sh sim:57832 -t 30`.
+const CLIENT_READY_WAIT: Duration = Duration::from_secs(30);
+const _: () = assert!(SERVER_WAIT.as_secs() < CLIENT_READY_WAIT.as_secs());
 
 /// Exit code for a bad scenario or environment.
 pub const EXIT_USAGE: i32 = 2;

@@ -149,6 +149,18 @@ mod tests {
     }
 
     #[test]
+    fn a_silent_server_fails_with_the_timeout_it_was_given() {
+        let silent: UdpSocket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let target: String = silent.local_addr().unwrap().to_string();
+        let limit: Duration = Duration::from_millis(500);
+        let err: String = wait_for_server(&target, limit, &mut Rng::from_seed(1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("within 0.5 s"), "{err}");
+    }
+
+    #[test]
     fn bad_targets_are_errors() {
         assert_eq!(
             resolve("193.167.100.100:443").ok(),

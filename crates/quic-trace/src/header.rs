@@ -20,6 +20,14 @@ pub enum Header<'a> {
     },
     /// Initial, 0-RTT or Handshake.
     Long(LongHeader<'a>),
+    /// A long header of a version this crate does not decode: only the
+    /// version-independent fields (RFC 8999 §5.1) are known, and the packet's extent
+    /// is not, so it takes the rest of the datagram.
+    UnknownVersion {
+        version: u32,
+        dcid: &'a [u8],
+        scid: &'a [u8],
+    },
     Short {
         dcid: &'a [u8],
     },
@@ -48,8 +56,8 @@ pub struct Parsed<'a> {
 /// The largest connection ID QUIC v1/v2 allow.
 const MAX_CID: usize = 20;
 
-/// Parses a long-header packet at the start of `buf`; `None` if it is not one this
-/// crate understands (unknown version, malformed, truncated).
+/// Parses a long-header packet at the start of `buf`; `None` if it is malformed or
+/// truncated, or its CIDs are longer than QUIC v1/v2 allow.
 pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     let mut r = Reader::new(buf);
     let first = r.u8()?;
@@ -82,10 +90,16 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
             len: buf.len(),
         });
     }
-    let params = version::params(version)?;
-    if dcid.len() > MAX_CID || scid.len() > MAX_CID {
-        return None;
-    }
+    let Some(params) = version::params(version) else {
+        return Some(Parsed {
+            header: Header::UnknownVersion {
+                version,
+                dcid,
+                scid,
+            },
+            len: buf.len(),
+        });
+    };
     let kind = params.long_type(first);
     if kind == LongType::Retry {
         let token_len = r.remaining().checked_sub(16)?;
@@ -124,10 +138,16 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     })
 }
 
+/// Whether `first` can start a short-header packet. The fixed bit tells QUIC from
+/// other traffic unless the receiver advertised grease_quic_bit (RFC 9287), which
+/// lets the sender clear it.
+pub fn is_short(first: u8, fixed_bit_optional: bool) -> bool {
+    first & 0x80 == 0 && (fixed_bit_optional || first & 0x40 != 0)
+}
+
 /// A short-header packet fills the rest of the datagram.
-pub fn parse_short(buf: &[u8], dcid_len: usize) -> Option<Parsed<'_>> {
-    let first = *buf.first()?;
-    if first & 0xc0 != 0x40 {
+pub fn parse_short(buf: &[u8], dcid_len: usize, fixed_bit_optional: bool) -> Option<Parsed<'_>> {
+    if !is_short(*buf.first()?, fixed_bit_optional) {
         return None;
     }
     let dcid = buf.get(1..1 + dcid_len)?;
@@ -159,8 +179,41 @@ mod tests {
 
     #[test]
     fn unknown_version_and_truncation() {
-        assert!(parse_long(&[0xc0, 0x57, 0x41, 0x49, 0x54, 0, 0]).is_none());
+        let p = [
+            0xc3, 0xaa, 0xaa, 0xaa, 0xaa, 2, 0xd1, 0xd2, 1, 0x51, 0xee, 0xee,
+        ];
+        assert_eq!(
+            parse_long(&p),
+            Some(Parsed {
+                header: Header::UnknownVersion {
+                    version: 0xaaaa_aaaa,
+                    dcid: &[0xd1, 0xd2],
+                    scid: &[0x51]
+                },
+                len: 12
+            })
+        );
+        assert!(parse_long(&p[..7]).is_none(), "cut inside the DCID");
+        let mut long_cid = vec![0xc0, 0xaa, 0xaa, 0xaa, 0xaa, 21];
+        long_cid.extend([0; 22]);
+        assert!(parse_long(&long_cid).is_none());
         assert!(parse_long(&[0xc0, 0, 0, 0, 1, 4, 1]).is_none());
-        assert!(parse_short(&[0x40, 1, 2], 8).is_none());
+        assert!(parse_short(&[0x40, 1, 2], 8, false).is_none());
+    }
+
+    #[test]
+    fn cleared_fixed_bit_only_where_grease_quic_bit_allows_it() {
+        let packet = [0x01, 0xaa, 0xbb, 0, 0];
+        assert!(parse_short(&packet, 2, false).is_none());
+        let parsed = parse_short(&packet, 2, true).unwrap();
+        assert_eq!(
+            parsed.header,
+            Header::Short {
+                dcid: &[0xaa, 0xbb]
+            }
+        );
+        assert_eq!(parsed.len, 5);
+        assert!(parse_short(&[0x41, 0xaa, 0xbb], 2, false).is_some());
+        assert!(parse_short(&[0xc1, 0xaa, 0xbb], 2, true).is_none());
     }
 }

@@ -23,6 +23,10 @@ pub enum PacketType {
     VersionNegotiation,
     #[serde(rename = "1rtt")]
     OneRtt,
+    /// A long header of a version the decoder does not know (a client's probe for
+    /// Version Negotiation, say): version and CIDs only, never decrypted.
+    #[serde(rename = "unknown_version")]
+    UnknownVersion,
 }
 
 impl PacketType {
@@ -34,6 +38,7 @@ impl PacketType {
             PacketType::Retry => "retry",
             PacketType::VersionNegotiation => "vn",
             PacketType::OneRtt => "1rtt",
+            PacketType::UnknownVersion => "unknown_version",
         }
     }
 }

@@ -44,6 +44,28 @@ impl From<keys::KeyError> for OpenError {
     }
 }
 
+/// Which header form a packet has, as far as header protection cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    Long,
+    Short,
+    /// A short header whose reserved bits (0x18) carry loss bits
+    /// (draft-ferrieuxhamchaoui-quic-lossbits §5): observers on the path must read
+    /// them, so header protection does not cover them.
+    ShortWithLossBits,
+}
+
+impl Form {
+    /// The first-byte bits header protection covers (RFC 9001 §5.4.1).
+    fn protected_bits(self) -> u8 {
+        match self {
+            Form::Long => 0x0f,
+            Form::Short => 0x1f,
+            Form::ShortWithLossBits => 0x07,
+        }
+    }
+}
+
 /// Result of removing packet protection.
 pub(crate) struct Opened {
     pub(crate) pn: u64,
@@ -59,13 +81,13 @@ pub(crate) fn unprotect(
     largest: Option<u64>,
     packet: &mut [u8],
     pn_offset: usize,
-    long: bool,
+    form: Form,
 ) -> Result<Opened, OpenError> {
     let sample = packet
         .get(pn_offset + 4..pn_offset + 20)
         .ok_or(OpenError::NoSample)?;
     let mask = keys.header.mask(sample).ok_or(OpenError::NoMask)?;
-    packet[0] ^= mask[0] & if long { 0x0f } else { 0x1f };
+    packet[0] ^= mask[0] & form.protected_bits();
     let pn_len = usize::from(packet[0] & 0x03) + 1;
     let mut truncated: u64 = 0;
     for i in 0..pn_len {
@@ -76,7 +98,11 @@ pub(crate) fn unprotect(
         truncated = (truncated << 8) | u64::from(*b);
     }
     let pn = decode_pn(largest, truncated, pn_len * 8);
-    let key_phase = if long { 0 } else { (packet[0] >> 2) & 1 };
+    let key_phase = if form == Form::Long {
+        0
+    } else {
+        (packet[0] >> 2) & 1
+    };
     let payload_start = pn_offset + pn_len;
     let (head, payload) = packet.split_at_mut(payload_start);
     let plain_len = keys
@@ -109,7 +135,7 @@ pub(crate) fn initial_authenticates(
         return false;
     };
     let mut copy = bytes.to_vec();
-    unprotect(&mut keys, None, &mut copy, pn_offset, true).is_ok()
+    unprotect(&mut keys, None, &mut copy, pn_offset, Form::Long).is_ok()
 }
 
 /// The version compatible version negotiation (RFC 9368) may switch to or from.
@@ -136,9 +162,66 @@ pub fn decode_pn(largest: Option<u64>, truncated: u64, bits: usize) -> u64 {
     }
 }
 
+/// Protects a packet the way a sender does: `header` is the plain header up to and
+/// including the packet number, which starts at `pn_offset`.
+#[cfg(test)]
+pub(crate) fn protect(
+    secret: &[u8],
+    header: &[u8],
+    pn_offset: usize,
+    pn: u64,
+    frames: &[u8],
+    form: Form,
+) -> Vec<u8> {
+    let params = version::params(version::VERSION_1).unwrap();
+    let suite = crate::crypto::Suite::Aes128Gcm;
+    let (hp, aead) = crate::crypto::keys_from_secret(suite, params, secret).unwrap();
+    let mut payload = frames.to_vec();
+    aead.seal(pn, header, &mut payload);
+    let mut packet = [header, &payload].concat();
+    let mask = hp.mask(&packet[pn_offset + 4..pn_offset + 20]).unwrap();
+    packet[0] ^= mask[0] & form.protected_bits();
+    for i in 0..usize::from(header[0] & 0x03) + 1 {
+        packet[pn_offset + i] ^= mask[1 + i];
+    }
+    packet
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loss_bits_are_left_out_of_header_protection() {
+        let secret = [7u8; 32];
+        // Short header, both loss bits (0x18) set, key phase 0, 1-byte packet number.
+        let header = [0x58, 0xaa, 0xbb, 0xcc, 0xdd, 0x2a];
+        let frames = [0x01, 0x00, 0x00, 0x00];
+        let packet = protect(&secret, &header, 5, 42, &frames, Form::ShortWithLossBits);
+        assert_eq!(
+            packet[0] & 0xf8,
+            0x58,
+            "fixed bit and loss bits in the clear"
+        );
+        let mut keys = DirKeys::from_secret(crate::crypto::Suite::Aes128Gcm, 1, &secret).unwrap();
+
+        let mut plain = packet.clone();
+        let opened =
+            unprotect(&mut keys, Some(41), &mut plain, 5, Form::ShortWithLossBits).unwrap();
+        assert_eq!(
+            (opened.pn, opened.key_phase, opened.payload_start),
+            (42, 0, 6)
+        );
+        assert_eq!(&plain[..6], &header);
+        assert_eq!(&plain[6..6 + opened.plain_len], &frames);
+
+        // The RFC 9001 mask would flip the loss bits into the header the AEAD covers.
+        let mut wrong = packet.clone();
+        let err = unprotect(&mut keys, Some(41), &mut wrong, 5, Form::Short)
+            .err()
+            .unwrap();
+        assert_eq!(err, OpenError::Authentication);
+    }
 
     #[test]
     fn packet_number_recovery_rfc_example() {

@@ -7,10 +7,10 @@ use crate::bytes::unhex;
 use crate::crypto::{self, Suite};
 use crate::header::{parse_long, Header, LongHeader};
 use crate::keys::DirKeys;
-use crate::protection::unprotect;
+use crate::protection::{unprotect, Form};
 use crate::version::{self, VERSION_1, VERSION_2};
 
-fn vectors() -> HashMap<String, Vec<u8>> {
+pub(crate) fn vectors() -> HashMap<String, Vec<u8>> {
     include_str!("../tests/fixtures/rfc/vectors.txt")
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -34,7 +34,7 @@ fn check_long(tag: &str, side: &str, version: u32) {
         panic!("not a long header")
     };
     let mut keys = initial_keys(version, side == "client");
-    let opened = unprotect(&mut keys, None, &mut packet, pn_offset, true).unwrap();
+    let opened = unprotect(&mut keys, None, &mut packet, pn_offset, Form::Long).unwrap();
     assert_eq!(&packet[..opened.payload_start], &plain_header[..]);
     let plain = &packet[opened.payload_start..opened.payload_start + opened.plain_len];
     assert_eq!(&plain[..plain_payload.len()], &plain_payload[..]);
@@ -111,7 +111,14 @@ fn check_chacha(tag: &str, version: u32) {
     let mut keys = DirKeys::from_secret(Suite::Chacha20Poly1305, version, &secret).unwrap();
     let mut packet = v[&format!("{tag}_chacha20_client_encrypted_packet")].clone();
     let expected_pn = 654_360_564;
-    let opened = unprotect(&mut keys, Some(expected_pn - 1), &mut packet, 1, false).unwrap();
+    let opened = unprotect(
+        &mut keys,
+        Some(expected_pn - 1),
+        &mut packet,
+        1,
+        Form::Short,
+    )
+    .unwrap();
     assert_eq!(opened.pn, expected_pn);
     assert_eq!(
         &packet[..opened.payload_start],
@@ -169,7 +176,7 @@ fn damaged_payload_is_reported_not_guessed() {
     let last = packet.len() - 1;
     packet[last] ^= 0x80;
     let mut keys = initial_keys(VERSION_1, true);
-    let err = unprotect(&mut keys, None, &mut packet, 26, true)
+    let err = unprotect(&mut keys, None, &mut packet, 26, Form::Long)
         .err()
         .unwrap();
     assert!(err.is_auth_failure());

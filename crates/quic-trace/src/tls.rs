@@ -33,6 +33,10 @@ impl TransportParameters {
         Some(TransportParameters(out))
     }
 
+    pub fn contains(&self, id: u64) -> bool {
+        self.0.iter().any(|p| p.id == id)
+    }
+
     /// The value of an integer-valued parameter.
     pub fn integer(&self, id: u64) -> Option<u64> {
         let p = self.0.iter().find(|p| p.id == id)?;

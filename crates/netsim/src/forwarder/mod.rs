@@ -24,6 +24,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::net::{IpAddr, TcpListener};
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 use wirecap::PcapWriter;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -157,7 +158,7 @@ impl Forwarder {
                 }
             }
             self.run_cross(now);
-            self.note_blackhole(now);
+            self.run_scenario_timers(now);
             if now >= self.next_flush_ns {
                 self.flush_traces()?;
                 self.next_flush_ns = now + FLUSH_EVERY_NS;
@@ -195,6 +196,11 @@ impl Forwarder {
             if let Some(at) = link.next_arrival() {
                 deadline = deadline.min(at);
             }
+        }
+        // Rebinds and blackhole switches are due at their time even when the
+        // endpoints are silent (a connection idling across a rebind, say).
+        if let Some(at) = self.scenario_deadline(now) {
+            deadline = deadline.min(at);
         }
         let wait_ns: u64 = deadline.saturating_sub(now);
         let timeout: libc::timespec = libc::timespec {
@@ -278,6 +284,21 @@ impl Forwarder {
             }
         }
         Ok(())
+    }
+
+    /// The monotonic time of the scenario's next scheduled change, if any.
+    fn scenario_deadline(&self, now: u64) -> Option<u64> {
+        let elapsed: Duration = Duration::from_nanos(now.saturating_sub(self.start_ns));
+        let at: Duration = self.impairments.next_event(elapsed)?;
+        let at_ns: u64 = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        Some(self.start_ns.saturating_add(at_ns))
+    }
+
+    fn run_scenario_timers(&mut self, now: u64) {
+        let elapsed: Duration = Duration::from_nanos(now.saturating_sub(self.start_ns));
+        self.impairments.advance(elapsed, &mut self.log);
+        self.print_log();
+        self.note_blackhole(now);
     }
 
     fn note(&mut self, line: String) {

@@ -235,3 +235,63 @@ fn rebind_translates_both_ways_and_drops_stale_replies() {
     assert!(l4_checksum_ok(&fresh, &back));
     assert!(log.iter().any(|l| l.contains("rebinding")));
 }
+
+#[test]
+fn blackhole_changes_are_scheduled_exactly() {
+    let s = Duration::from_secs;
+    let ms = Duration::from_millis;
+    // on 5s, off 2s, twice: closes at 5s and 12s, opens at 7s and 14s.
+    let next: Vec<Option<Duration>> = [0, 4999, 5000, 6999, 7000, 13999, 14000, 100_000]
+        .iter()
+        .map(|t| blackhole_next_change(s(5), s(2), 2, ms(*t)))
+        .collect();
+    assert_eq!(
+        next,
+        vec![
+            Some(s(5)),
+            Some(s(5)),
+            Some(s(7)),
+            Some(s(7)),
+            Some(s(12)),
+            Some(s(14)),
+            None,
+            None
+        ]
+    );
+    for t in [0, 4999, 5000, 6999, 7000, 13999] {
+        let at = blackhole_next_change(s(5), s(2), 2, ms(t)).unwrap();
+        let before = blackhole_active(s(5), s(2), 2, at - Duration::from_nanos(1));
+        assert_ne!(before, blackhole_active(s(5), s(2), 2, at), "{t} ms");
+    }
+    assert_eq!(blackhole_next_change(s(0), s(0), 3, ms(1)), None);
+    let imp: Impairments = impairments(
+        &format!("blackhole {LINK} --on=1s --off=1s --direction=toserver"),
+        1,
+    );
+    assert_eq!(imp.next_event(ms(1500)), Some(s(2)));
+}
+
+#[test]
+fn rebinds_happen_on_schedule_without_packets() {
+    let s = Duration::from_secs;
+    let mut imp: Impairments = impairments(
+        &format!("rebind {LINK} --first-rebind=1s --rebind-freq=5s"),
+        4,
+    );
+    let mut log: Vec<String> = Vec::new();
+    assert_eq!(imp.next_event(Duration::ZERO), Some(s(1)));
+    imp.advance(Duration::from_millis(999), &mut log);
+    assert!(log.is_empty());
+    imp.advance(s(1), &mut log);
+    assert_eq!(log.len(), 1);
+    assert!(log[0].starts_with("1.000s: rebind"), "{log:?}");
+    assert_eq!(imp.next_event(s(1)), Some(s(6)));
+    // A late wake-up catches up on every rebind it missed, each stamped with
+    // its own time.
+    imp.advance(s(16), &mut log);
+    let times: Vec<&str> = log.iter().map(|l| &l[..7]).collect();
+    assert_eq!(times, ["1.000s:", "6.000s:", "11.000s", "16.000s"]);
+    assert_eq!(imp.next_event(s(16)), Some(s(21)));
+    let plain: Impairments = impairments(&format!("simple-p2p {LINK}"), 1);
+    assert_eq!(plain.next_event(s(1)), None);
+}

@@ -3,6 +3,8 @@
 
 mod packets;
 mod routing;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 
@@ -146,7 +148,11 @@ impl<'k> Decoder<'k> {
         while offset < payload.len() {
             let buf = &payload[offset..];
             let located = if buf[0] & 0x80 != 0 {
-                header::parse_long(buf).map(|p| (p, None))
+                // Only a datagram's first packet can be of an unknown version: after a
+                // packet of a known one, such "packets" are random padding.
+                header::parse_long(buf)
+                    .filter(|p| offset == 0 || !matches!(p.header, Header::UnknownVersion { .. }))
+                    .map(|p| (p, None))
             } else {
                 self.locate_short(ctx, buf, first_dcid.as_ref().map(ConnectionId::len))
             };
@@ -201,15 +207,17 @@ impl<'k> Decoder<'k> {
         const MAX_ATTEMPTS: usize = 4096;
         let min_size = 1 + dcid_len + 4 + 16;
         let dcid = &payload[1..1 + dcid_len];
+        let fixed_bit_optional = self.conns[found.0].fixed_bit_optional(found.1);
         let looks_like_start = |at: usize| {
-            payload[at] & 0xc0 == 0x40 && payload.get(at + 1..at + 1 + dcid_len) == Some(dcid)
+            header::is_short(payload[at], fixed_bit_optional)
+                && payload.get(at + 1..at + 1 + dcid_len) == Some(dcid)
         };
         let candidates = (min_size..payload.len())
             .filter(|size| (1..=(payload.len() - 1) / size).all(|k| looks_like_start(k * size)))
             .take(MAX_ATTEMPTS);
         for size in candidates {
             let first = &payload[..size];
-            let Some(parsed) = header::parse_short(first, dcid_len) else {
+            let Some(parsed) = header::parse_short(first, dcid_len, fixed_bit_optional) else {
                 continue;
             };
             let Some(packet) =
@@ -242,6 +250,7 @@ fn header_dcid<'b>(h: &Header<'b>) -> &'b [u8] {
         Header::VersionNegotiation { dcid, .. }
         | Header::Retry { dcid, .. }
         | Header::Long(LongHeader { dcid, .. })
+        | Header::UnknownVersion { dcid, .. }
         | Header::Short { dcid } => dcid,
     }
 }

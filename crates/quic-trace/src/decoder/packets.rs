@@ -10,7 +10,7 @@ use crate::frame::{parse_frames, Frame};
 use crate::header::{Header, LongHeader, Parsed};
 use crate::keys::{self, Level};
 use crate::packet::{Direction, PacketType, QuicPacket};
-use crate::protection::{compatible_version, unprotect, OpenError, Opened};
+use crate::protection::{compatible_version, unprotect, Form, OpenError, Opened};
 use crate::tls::CryptoStream;
 use crate::version::{self, LongType};
 
@@ -42,6 +42,17 @@ impl Decoder<'_> {
                 token,
             } => Some(self.retry_packet(ctx, bytes, *version, dcid, scid, token)),
             Header::Long(long) => Some(self.protected_long_packet(ctx, bytes, long)),
+            Header::UnknownVersion {
+                version,
+                dcid,
+                scid,
+            } => {
+                let found = self.locate_long(ctx, *version, dcid, None);
+                let ty = PacketType::UnknownVersion;
+                let mut p = base_packet(ctx, found, ty, *version, dcid, Some(scid), bytes.len());
+                p.payload_length = bytes.len() - (7 + dcid.len() + scid.len());
+                Some(p)
+            }
             Header::Short { .. } => None,
         }
     }
@@ -124,7 +135,16 @@ impl Decoder<'_> {
             self.follow_retry(conn, dir, dcid);
         }
         self.note_long_header(ctx, conn, dir, version, scid);
-        self.decrypt_into(&mut p, conn, dir, level, version, bytes, pn_offset, true);
+        self.decrypt_into(
+            &mut p,
+            conn,
+            dir,
+            level,
+            version,
+            bytes,
+            pn_offset,
+            Form::Long,
+        );
         p
     }
 
@@ -172,6 +192,11 @@ impl Decoder<'_> {
             bytes.len(),
         );
         p.payload_length = bytes.len() - 1 - dcid.len();
+        let form = if self.conns[conn].loss_bits(dir) {
+            Form::ShortWithLossBits
+        } else {
+            Form::Short
+        };
         self.decrypt_into(
             &mut p,
             conn,
@@ -180,7 +205,7 @@ impl Decoder<'_> {
             version,
             bytes,
             1 + dcid.len(),
-            false,
+            form,
         );
         // Only an authenticated packet may move the connection to a new path.
         if p.decrypted {
@@ -199,12 +224,12 @@ impl Decoder<'_> {
         version: u32,
         bytes: &[u8],
         pn_offset: usize,
-        long: bool,
+        form: Form,
     ) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(bytes);
-        let mut result = self.open(conn, dir, level, version, &mut scratch, pn_offset, long);
+        let mut result = self.open(conn, dir, level, version, &mut scratch, pn_offset, form);
         if result.is_err() && level == Level::Initial {
             // aioquic's client keeps protecting its Initials with the first version's
             // keys after compatible version negotiation; accept what authenticates.
@@ -212,7 +237,7 @@ impl Decoder<'_> {
                 scratch.clear();
                 scratch.extend_from_slice(bytes);
                 if let Ok(opened) =
-                    self.open(conn, dir, level, other, &mut scratch, pn_offset, long)
+                    self.open(conn, dir, level, other, &mut scratch, pn_offset, form)
                 {
                     result = Ok(opened);
                 }
@@ -223,7 +248,7 @@ impl Decoder<'_> {
                 p.pn = Some(opened.pn);
                 p.decrypted = true;
                 p.plain_length = opened.plain_len;
-                if !long {
+                if form != Form::Long {
                     p.key_phase = Some(opened.key_phase);
                 }
                 let plain = &scratch[opened.payload_start..opened.payload_start + opened.plain_len];
@@ -260,7 +285,7 @@ impl Decoder<'_> {
         version: u32,
         packet: &mut [u8],
         pn_offset: usize,
-        long: bool,
+        form: Form,
     ) -> Result<Opened, OpenError> {
         let keylog = self.keylog;
         let c = &mut self.conns[conn];
@@ -281,7 +306,7 @@ impl Decoder<'_> {
             )?),
         };
         let largest = &mut c.largest_pn[dir.index()][level.space()];
-        let opened = unprotect(keys, *largest, packet, pn_offset, long)?;
+        let opened = unprotect(keys, *largest, packet, pn_offset, form)?;
         *largest = Some(largest.map_or(opened.pn, |l| l.max(opened.pn)));
         Ok(opened)
     }

@@ -23,15 +23,16 @@ impl Decoder<'_> {
             None => &self.cid_lens,
         };
         for &len in lens {
-            if let Some(found) = buf.get(1..1 + len).and_then(|dcid| self.cids.get(dcid)) {
-                return header::parse_short(buf, len).map(|p| (p, Some(*found)));
+            if let Some(&(conn, dir)) = buf.get(1..1 + len).and_then(|dcid| self.cids.get(dcid)) {
+                let fixed_bit_optional = self.conns[conn].fixed_bit_optional(dir);
+                return header::parse_short(buf, len, fixed_bit_optional)
+                    .map(|p| (p, Some((conn, dir))));
             }
         }
         let (conn, dir) = *self.tuples.get(&(ctx.src, ctx.dst))?;
-        let len = forced_len
-            .or(self.conns[conn].cid_len[dir.index()])
-            .unwrap_or(0);
-        header::parse_short(buf, len).map(|p| (p, Some((conn, dir))))
+        let c = &self.conns[conn];
+        let len = forced_len.or(c.cid_len[dir.index()]).unwrap_or(0);
+        header::parse_short(buf, len, c.fixed_bit_optional(dir)).map(|p| (p, Some((conn, dir))))
     }
 
     pub(super) fn register_cid(&mut self, cid: &[u8], conn: usize, dir: Direction) {
