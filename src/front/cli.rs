@@ -161,7 +161,9 @@ fn plan_from_args(a: &RunArgs) -> Result<Plan, FrontError> {
         must_include: a.must_include.clone(),
         no_auto_unsupported: a.no_auto_unsupported.as_deref().map(split_list),
     };
-    Ok(Plan::new(p, registry, &sel)?)
+    let plan = Plan::new(p, registry, &sel)?;
+    crate::plan::require_trials(std::slice::from_ref(&plan))?;
+    Ok(plan)
 }
 
 fn run(a: &RunArgs) -> Result<i32, FrontError> {

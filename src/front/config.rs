@@ -123,6 +123,7 @@ pub fn harness_from_env(
         registries.push((*p, load_registry(*p, path.as_deref())?));
     }
     let plans = plans_for(&registries, &sel)?;
+    crate::plan::require_trials(&plans)?;
     let output = OutputOptions {
         log_dir: get("INTEROP_LOG_DIR")
             .filter(|s| !s.is_empty())
@@ -274,6 +275,21 @@ mod tests {
         assert_eq!(counts, expected);
         assert!(out.log_dir.to_string_lossy().starts_with("logs_"));
         assert!(!out.save_files && out.json.is_none());
+    }
+
+    #[test]
+    fn a_harness_selection_that_runs_nothing_is_an_error() {
+        for vars in [
+            &[("INTEROP_SERVERS", "")][..],
+            &[("INTEROP_CLIENTS", "nginx")][..],
+            &[("INTEROP_TESTS", ",")][..],
+        ] {
+            let err = harness_from_env(env(vars)).unwrap_err().to_string();
+            assert!(
+                err.starts_with("the selection runs no trial: "),
+                "{vars:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -139,7 +139,33 @@ pub struct Plan {
     pub no_auto_unsupported: HashSet<String>,
 }
 
+/// A selection that runs no trial is an error that says why: in CI an empty
+/// run would otherwise end green having tested nothing.
+pub fn require_trials(plans: &[Plan]) -> Result<(), PlanError> {
+    if plans.iter().any(|p| !p.trials().is_empty()) {
+        return Ok(());
+    }
+    let mut reasons: Vec<&str> = plans.iter().map(Plan::why_empty).collect();
+    reasons.dedup();
+    Err(PlanError(format!(
+        "the selection runs no trial: {}",
+        reasons.join("; ")
+    )))
+}
+
 impl Plan {
+    fn why_empty(&self) -> &'static str {
+        if self.servers.is_empty() {
+            "no server is selected (-s / INTEROP_SERVERS names none that can serve)"
+        } else if self.clients.is_empty() {
+            "no client is selected (-c / INTEROP_CLIENTS names none that can be a client)"
+        } else if self.tests.is_empty() && self.measurements.is_empty() {
+            "no test case is selected (-t / INTEROP_TESTS)"
+        } else {
+            "no selected server and client pair includes the implementation named with -i / INTEROP_MUST_INCLUDE"
+        }
+    }
+
     pub fn new(
         protocol: Protocol,
         mut registry: Registry,

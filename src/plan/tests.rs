@@ -187,3 +187,36 @@ fn log_subdir_follows_the_reference_layout() {
     let t = &Plan::new(Protocol::Quic, quic(), &sel).unwrap().trials()[0];
     assert_eq!(t.log_subdir(), PathBuf::from("quic-go_ngtcp2/retry"));
 }
+
+fn selection(servers: Option<&str>, clients: Option<&str>, tests: Option<&str>) -> Selection {
+    Selection {
+        servers: servers.map(split_list),
+        clients: clients.map(split_list),
+        tests: TestFilter::parse(tests),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_selection_that_runs_nothing_says_why() {
+    let empty = |sel: Selection| {
+        let plan = Plan::new(Protocol::Quic, quic(), &sel).unwrap();
+        require_trials(&[plan]).unwrap_err().to_string()
+    };
+    assert!(empty(selection(Some(""), None, None)).contains("no server is selected"));
+    assert!(empty(selection(Some(","), None, None)).contains("no server is selected"));
+    assert!(empty(selection(None, Some(""), None)).contains("no client is selected"));
+    assert!(empty(selection(None, None, Some(""))).contains("no test case is selected"));
+    let outside = Selection {
+        must_include: Some("ngtcp2".into()),
+        ..selection(Some("quic-go"), Some("aioquic"), None)
+    };
+    assert!(empty(outside).contains("-i / INTEROP_MUST_INCLUDE"));
+    let some = Plan::new(
+        Protocol::Quic,
+        quic(),
+        &selection(Some("quic-go"), None, None),
+    )
+    .unwrap();
+    assert!(require_trials(&[some]).is_ok());
+}
