@@ -218,5 +218,6 @@ fn a_selection_that_runs_nothing_says_why() {
         &selection(Some("quic-go"), None, None),
     )
     .unwrap();
+    assert_eq!(some.is_empty(), some.trials().is_empty());
     assert!(require_trials(&[some]).is_ok());
 }
