@@ -57,9 +57,10 @@ pub struct RunArgs {
     /// Log directory; must not exist (default: logs_<timestamp>).
     #[arg(short = 'l', long = "log-dir")]
     pub log_dir: Option<PathBuf>,
-    /// Save the served and downloaded files of failed trials into their log directory.
-    #[arg(short = 'f', long = "save-files", num_args = 0..=1, default_missing_value = "1")]
-    pub save_files: Option<String>,
+    /// Save the served and downloaded files of failed trials into their log
+    /// directory (`-f` alone, or `-f 1|true|yes|on|0|false|no|off`).
+    #[arg(short = 'f', long = "save-files", num_args = 0..=1, default_missing_value = "1", value_parser = crate::front::values::switch_arg)]
+    pub save_files: Option<bool>,
     /// Write the results as result.json (the public results page's format) to this file.
     #[arg(short = 'j', long)]
     pub json: Option<PathBuf>,
@@ -73,8 +74,9 @@ pub struct RunArgs {
     /// for an implementation that failed it against every peer), comma-separated.
     #[arg(short = 'n', long = "no-auto-unsupported")]
     pub no_auto_unsupported: Option<String>,
-    /// Trials run at once (each in its own networks and containers).
-    #[arg(long, default_value_t = 1)]
+    /// Trials run at once (each in its own networks and containers); at
+    /// least 1, and never more than there are trials.
+    #[arg(long, default_value = "1", value_parser = crate::front::values::parallel_arg)]
     pub parallel: usize,
     /// Another implementations registry file instead of the built-in one.
     #[arg(long)]
@@ -177,7 +179,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     }
     let output = OutputOptions {
         log_dir: log_dir.clone(),
-        save_files: a.save_files.is_some(),
+        save_files: a.save_files.unwrap_or(false),
         json: a.json.clone(),
         markdown: a.markdown,
         debug: a.debug,
@@ -192,7 +194,8 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     );
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), false));
-    let records = run_all(&runner, trials, a.parallel.max(1));
+    let workers = crate::front::values::workers_for(a.parallel, trials.len());
+    let records = run_all(&runner, trials, workers);
     crate::orchestrate::cleanup::wait_if_interrupted();
     runner.shutdown();
     let (results, notes) = results_of_run(
@@ -391,4 +394,33 @@ fn trace(file: &std::path::Path, keylogs: &[PathBuf], json: bool) -> Result<i32,
         eprintln!("warning: {w}");
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("interop-runner").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn save_files_takes_a_switch_value_or_none() {
+        assert_eq!(parse(&["-f"]).unwrap().run.save_files, Some(true));
+        assert_eq!(parse(&["-f", "no"]).unwrap().run.save_files, Some(false));
+        assert_eq!(parse(&[]).unwrap().run.save_files, None);
+        let e = parse(&["-f", "banana"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(e.to_string().contains("banana"), "{e}");
+    }
+
+    #[test]
+    fn parallel_zero_is_refused() {
+        let e = parse(&["--parallel", "0"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(
+            parse(&["--parallel", "100000"]).unwrap().run.parallel,
+            100_000
+        );
+    }
 }

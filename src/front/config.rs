@@ -2,10 +2,12 @@
 //! the harness's environment variables (its only way to take options beyond
 //! cargo's own filter).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::catalog::registry::Registry;
 use crate::catalog::testcases::Protocol;
+use crate::front::values::{env_switch, env_text};
 use crate::front::FrontError;
 use crate::plan::{parse_replace, split_list, Plan, PlanError, Selection, TestFilter};
 
@@ -28,10 +30,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "INTEROP_SAVE_FILES",
-        "-f: 1 to keep www and download dirs of failed trials",
+        "-f: 1/true/yes/on to keep www and download dirs of failed trials (0/false/no/off or empty: off)",
     ),
     ("INTEROP_JSON", "-j: write result.json here"),
-    ("INTEROP_MARKDOWN", "-m: 1 to print the matrix as Markdown"),
+    ("INTEROP_MARKDOWN", "-m: 1/true/yes/on to print the matrix as Markdown"),
     (
         "INTEROP_MUST_INCLUDE",
         "-i: implementation that must be part of every pair",
@@ -42,7 +44,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "INTEROP_DEBUG",
-        "-d: 1 for debug output in output.txt and on stderr",
+        "-d: 1/true/yes/on for debug output in output.txt and on stderr",
     ),
     ("INTEROP_IMPLEMENTATIONS_QUIC", "another QUIC registry file"),
     (
@@ -75,10 +77,6 @@ pub fn default_log_dir() -> PathBuf {
     ))
 }
 
-fn truthy(v: &str) -> bool {
-    !matches!(v.trim(), "" | "0" | "false" | "no" | "off")
-}
-
 /// Loads a protocol's registry: `path` if given, else the embedded one.
 pub fn load_registry(
     protocol: Protocol,
@@ -90,11 +88,17 @@ pub fn load_registry(
     }
 }
 
-/// Reads the harness configuration through `get` (the process environment
-/// in real use).
+/// Reads the harness configuration through `get_os` (the process
+/// environment in real use). Every variable is read, even one not needed,
+/// so a value that is not UTF-8 is always reported.
 pub fn harness_from_env(
-    get: impl Fn(&str) -> Option<String>,
+    get_os: impl Fn(&str) -> Option<OsString>,
 ) -> Result<(Vec<Plan>, OutputOptions), FrontError> {
+    let mut vars = std::collections::HashMap::new();
+    for (name, _) in ENV_VARS {
+        vars.insert(*name, env_text(name, get_os(name))?);
+    }
+    let get = |k: &str| vars.get(k).cloned().flatten();
     let protocols =
         match get("INTEROP_PROTOCOL").as_deref().map(str::trim) {
             None | Some("") | Some("all") => vec![Protocol::Quic, Protocol::WebTransport],
@@ -129,12 +133,12 @@ pub fn harness_from_env(
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(default_log_dir),
-        save_files: get("INTEROP_SAVE_FILES").is_some_and(|v| truthy(&v)),
+        save_files: env_switch("INTEROP_SAVE_FILES", get("INTEROP_SAVE_FILES"))?,
         json: get("INTEROP_JSON")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
-        markdown: get("INTEROP_MARKDOWN").is_some_and(|v| truthy(&v)),
-        debug: get("INTEROP_DEBUG").is_some_and(|v| truthy(&v)),
+        markdown: env_switch("INTEROP_MARKDOWN", get("INTEROP_MARKDOWN"))?,
+        debug: env_switch("INTEROP_DEBUG", get("INTEROP_DEBUG"))?,
     };
     Ok((plans, output))
 }
@@ -248,10 +252,10 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let map: HashMap<String, OsString> = pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
         move |k| map.get(k).cloned()
     }
@@ -275,6 +279,27 @@ mod tests {
         assert_eq!(counts, expected);
         assert!(out.log_dir.to_string_lossy().starts_with("logs_"));
         assert!(!out.save_files && out.json.is_none());
+    }
+
+    #[test]
+    fn switch_variables_take_only_documented_values() {
+        for var in ["INTEROP_MARKDOWN", "INTEROP_SAVE_FILES", "INTEROP_DEBUG"] {
+            let err = harness_from_env(env(&[(var, "nope")]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(var) && err.contains("yes/no"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_non_utf8_variable_is_an_error_not_everything() {
+        use std::os::unix::ffi::OsStringExt;
+        let get = |k: &str| (k == "INTEROP_SERVERS").then(|| OsString::from_vec(vec![b'q', 0xff]));
+        let err = harness_from_env(get).unwrap_err().to_string();
+        assert!(
+            err.contains("INTEROP_SERVERS") && err.contains("UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub enum FrontError {
     UnknownProtocolVariable(String),
     #[error("INTEROP_REPLACE: {0}")]
     Replace(#[source] PlanError),
+    #[error(
+        "{what}=\"{value}\" is not a yes/no value: use 1, true, yes or on, or 0, false, no or off"
+    )]
+    BadSwitch { what: String, value: String },
+    #[error("{name} is not valid UTF-8 (\"{value}\"); names and paths given to the runner must be UTF-8")]
+    NotUtf8 { name: String, value: String },
     #[error("log directory {} already exists", .0.display())]
     LogDirExists(PathBuf),
     #[error("no trial records (trial.json) under {}", .0.display())]

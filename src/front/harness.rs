@@ -24,7 +24,7 @@ pub fn main() -> i32 {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let (plans, output) = match harness_from_env(|k| std::env::var(k).ok()) {
+    let (plans, output) = match harness_from_env(|k| std::env::var_os(k)) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("interop harness: {e}");

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod harness;
+pub mod values;
 
 pub use error::FrontError;
 
