@@ -33,6 +33,7 @@ fn hostile() -> Implementation {
             "{}/tests/fixtures/hostile-client",
             env!("CARGO_MANIFEST_DIR")
         )),
+        build_base: None,
     }
 }
 
@@ -43,8 +44,8 @@ fn test(name: &str) -> &'static TestCase {
 fn trial(server: Implementation, client: Implementation, test: &'static TestCase) -> Trial {
     Trial {
         protocol: Protocol::Quic,
-        server,
-        client,
+        server: Arc::new(server),
+        client: Arc::new(client),
         test,
     }
 }

@@ -5,5 +5,6 @@
 //! roles) and [`testcases`] (every test case and measurement with what it
 //! runs and how it is judged). Nothing here touches Docker or the network.
 
+pub mod fields;
 pub mod registry;
 pub mod testcases;

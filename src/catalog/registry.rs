@@ -4,12 +4,14 @@
 //! The files are embedded at build time so that an installed runner works
 //! without the source tree; a path can be given to load another registry.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use crate::catalog::fields;
 use crate::catalog::testcases::Protocol;
 
 /// The registry files as shipped with this crate.
@@ -47,9 +49,13 @@ pub struct Implementation {
     pub image: String,
     pub url: String,
     pub role: Role,
-    /// A Docker build context inside this repository that builds the image
-    /// locally when it cannot be pulled.
+    /// A Docker build context that builds the image locally when it cannot
+    /// be pulled: a directory relative to `build_base`, or a context built
+    /// into the runner.
     pub build: Option<String>,
+    /// Where `build` is relative to: the registry file's directory; `None`
+    /// for the built-in registry (the runner's source tree).
+    pub build_base: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,8 +89,9 @@ impl<'de> Visitor<'de> for EntriesVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut entries: Vec<(String, RawEntry)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         while let Some(name) = map.next_key::<String>()? {
-            if entries.iter().any(|(n, _)| *n == name) {
+            if !seen.insert(name.clone()) {
                 return Err(serde::de::Error::custom(format!(
                     "duplicate implementation name \"{name}\""
                 )));
@@ -126,12 +133,23 @@ impl std::error::Error for RegistryError {}
 /// The implementations of one protocol, in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registry {
+    /// Names never change after loading (replacements change images only),
+    /// so `index` stays valid under `&mut` access to the entries.
     pub implementations: Vec<Implementation>,
+    index: HashMap<String, usize>,
 }
 
 impl Registry {
     /// Parses registry JSON; `source_name` names it in error messages.
     pub fn from_json(text: &str, source_name: &str) -> Result<Registry, RegistryError> {
+        Registry::parse(text, source_name, None)
+    }
+
+    fn parse(
+        text: &str,
+        source_name: &str,
+        build_base: Option<&Path>,
+    ) -> Result<Registry, RegistryError> {
         let raw: OrderedEntries = serde_json::from_str(text).map_err(|e| RegistryError {
             source_name: source_name.to_string(),
             line: e.line(),
@@ -147,22 +165,38 @@ impl Registry {
                 url: e.url,
                 role: e.role,
                 build: e.build,
+                build_base: build_base.map(Path::to_path_buf),
             })
             .collect::<Vec<_>>();
-        let registry = Registry { implementations };
+        let index = implementations
+            .iter()
+            .enumerate()
+            .map(|(i, imp)| (imp.name.clone(), i))
+            .collect();
+        let registry = Registry {
+            implementations,
+            index,
+        };
         registry.validate(source_name)?;
         Ok(registry)
     }
 
+    /// Loads a registry file; its `build` paths are relative to the file's
+    /// directory.
     pub fn load(path: &Path) -> Result<Registry, RegistryError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| RegistryError {
-            source_name: name.clone(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the file: {e}"),
-        })?;
-        Registry::from_json(&text, &name)
+        let text =
+            crate::input::read_text(path, crate::input::TEXT_LIMIT).map_err(|e| RegistryError {
+                source_name: "the registry file".to_string(),
+                line: 0,
+                column: 0,
+                message: e.to_string(),
+            })?;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Registry::parse(&text, &name, Some(&dir))
     }
 
     /// The registry shipped with the crate for `protocol`.
@@ -181,24 +215,17 @@ impl Registry {
 
     fn validate(&self, source_name: &str) -> Result<(), RegistryError> {
         for imp in &self.implementations {
-            let problem = if imp.name.is_empty() || !valid_name(&imp.name) {
-                Some(format!(
-                    "implementation name \"{}\" must be non-empty and use only letters, digits, '-' and '.'",
-                    imp.name
-                ))
-            } else if imp.image.trim().is_empty() {
-                Some(format!(
-                    "implementation \"{}\": \"image\" is empty",
-                    imp.name
-                ))
-            } else if imp.build.as_deref().is_some_and(|b| b.trim().is_empty()) {
-                Some(format!(
-                    "implementation \"{}\": \"build\" is empty",
-                    imp.name
-                ))
-            } else {
-                None
-            };
+            let entry = |why: String| format!("implementation \"{}\": {why}", imp.name);
+            let problem = fields::check_name(&imp.name)
+                .err()
+                .or_else(|| fields::check_image(&imp.image).err().map(entry))
+                .or_else(|| fields::check_url(&imp.url).err().map(entry))
+                .or_else(|| {
+                    imp.build
+                        .as_deref()
+                        .and_then(|b| fields::check_build(b).err())
+                        .map(entry)
+                });
             if let Some(message) = problem {
                 return Err(RegistryError {
                     source_name: source_name.to_string(),
@@ -212,7 +239,7 @@ impl Registry {
     }
 
     pub fn get(&self, name: &str) -> Option<&Implementation> {
-        self.implementations.iter().find(|i| i.name == name)
+        self.index.get(name).map(|&i| &self.implementations[i])
     }
 
     pub fn names(&self) -> Vec<&str> {
@@ -237,13 +264,6 @@ impl Registry {
             .map(|i| i.name.as_str())
             .collect()
     }
-}
-
-/// Trial names are `<server>_<client>_<test>`, so an underscore in a name
-/// would make them ambiguous.
-fn valid_name(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 fn describe_serde_error(e: &serde_json::Error) -> String {
@@ -311,7 +331,7 @@ mod tests {
     #[test]
     fn unknown_role_is_rejected() {
         let err = Registry::from_json(
-            r#"{"a": {"image": "i", "url": "u", "role": "proxy"}}"#,
+            r#"{"a": {"image": "i", "url": "https://u", "role": "proxy"}}"#,
             "f.json",
         )
         .unwrap_err();
@@ -329,7 +349,7 @@ mod tests {
     #[test]
     fn unknown_field_is_rejected() {
         let err = Registry::from_json(
-            r#"{"a": {"image": "i", "url": "u", "role": "both", "tag": "x"}}"#,
+            r#"{"a": {"image": "i", "url": "https://u", "role": "both", "tag": "x"}}"#,
             "f.json",
         )
         .unwrap_err();
@@ -339,8 +359,8 @@ mod tests {
     #[test]
     fn duplicate_name_is_rejected() {
         let err = Registry::from_json(
-            r#"{"a": {"image": "i", "url": "u", "role": "both"},
-                "a": {"image": "j", "url": "u", "role": "server"}}"#,
+            r#"{"a": {"image": "i", "url": "https://u", "role": "both"},
+                "a": {"image": "j", "url": "https://u", "role": "server"}}"#,
             "f.json",
         )
         .unwrap_err();
@@ -353,7 +373,7 @@ mod tests {
     #[test]
     fn underscore_in_name_is_rejected() {
         let err = Registry::from_json(
-            r#"{"my_impl": {"image": "i", "url": "u", "role": "both"}}"#,
+            r#"{"my_impl": {"image": "i", "url": "https://u", "role": "both"}}"#,
             "f.json",
         )
         .unwrap_err();
@@ -363,8 +383,8 @@ mod tests {
     #[test]
     fn build_field_is_kept_and_order_preserved() {
         let r = Registry::from_json(
-            r#"{"z": {"image": "i", "url": "u", "role": "client", "build": "implementations/z"},
-                "a": {"image": "j", "url": "u", "role": "server"}}"#,
+            r#"{"z": {"image": "i", "url": "https://u", "role": "client", "build": "implementations/z"},
+                "a": {"image": "j", "url": "https://u", "role": "server"}}"#,
             "f.json",
         )
         .unwrap();
@@ -381,5 +401,84 @@ mod tests {
     fn not_an_object_is_rejected() {
         let err = Registry::from_json("[1,2]", "f.json").unwrap_err();
         assert!(err.message.contains("an object mapping"), "{err}");
+    }
+
+    fn entry(name: &str) -> String {
+        format!("\"{name}\": {{\"image\": \"x/{name}\", \"url\": \"https://e.org\", \"role\": \"both\"}}")
+    }
+
+    #[test]
+    fn a_large_registry_loads_in_linear_time() {
+        // 100,000 names: the pairwise duplicate check took minutes here.
+        let body: Vec<String> = (0..100_000).map(|i| entry(&format!("impl{i}"))).collect();
+        let r = Registry::from_json(&format!("{{{}}}", body.join(",")), "big.json").unwrap();
+        assert_eq!(r.implementations.len(), 100_000);
+        assert_eq!(r.get("impl99999").unwrap().image, "x/impl99999");
+        assert!(r.get("impl100000").is_none());
+    }
+
+    #[test]
+    fn every_field_is_validated() {
+        let cases = [
+            (
+                r#"{"..": {"image": "i", "url": "https://u", "role": "both"}}"#,
+                "\"..\"",
+            ),
+            (
+                r#"{"-rf": {"image": "i", "url": "https://u", "role": "both"}}"#,
+                "start with '-'",
+            ),
+            (
+                r#"{"a": {"image": "Bad Image", "url": "https://u", "role": "both"}}"#,
+                "not a valid image reference",
+            ),
+            (
+                r#"{"a": {"image": "i", "url": "javascript:x", "role": "both"}}"#,
+                "not an http://",
+            ),
+            (
+                r#"{"a": {"image": "i", "url": "https://u", "role": "both", "build": "../../etc"}}"#,
+                "no '..'",
+            ),
+            (
+                r#"{"a": {"image": "i", "url": "https://u", "role": "both", "build": "/etc"}}"#,
+                "relative",
+            ),
+        ];
+        for (json, wanted) in cases {
+            let err = Registry::from_json(json, "f.json").unwrap_err().to_string();
+            assert!(err.contains(wanted), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn build_paths_of_a_loaded_file_are_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("impls.json");
+        std::fs::write(
+            &file,
+            r#"{"z": {"image": "i", "url": "https://u", "role": "both", "build": "ctx/z"}}"#,
+        )
+        .unwrap();
+        let r = Registry::load(&file).unwrap();
+        assert_eq!(r.get("z").unwrap().build_base.as_deref(), Some(dir.path()));
+        assert_eq!(
+            Registry::embedded(Protocol::Quic)
+                .get("quic-go")
+                .unwrap()
+                .build_base,
+            None
+        );
+    }
+
+    #[test]
+    fn a_registry_that_is_no_regular_file_is_refused() {
+        let err = Registry::load(Path::new("/dev/zero"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is a device, not a regular file"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = Registry::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("is a directory"), "{err}");
     }
 }

@@ -292,7 +292,7 @@ fn images() -> Result<i32, FrontError> {
                     &imp.name,
                     &imp.image,
                     imp.build.as_deref(),
-                    &base,
+                    imp.build_base.as_deref().unwrap_or(&base),
                     &mut progress,
                 )
                 .await?;

@@ -53,7 +53,8 @@ pub struct Runner {
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
     compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
-    /// Where registry `"build"` paths are relative to.
+    /// Where the built-in registry's `"build"` paths are relative to (a
+    /// loaded registry's entries carry their file's directory).
     build_base: PathBuf,
 }
 
@@ -187,7 +188,7 @@ impl Runner {
                 &imp.name,
                 &imp.image,
                 imp.build.as_deref(),
-                &self.build_base,
+                imp.build_base.as_deref().unwrap_or(&self.build_base),
                 &mut progress,
             )
             .await

@@ -5,9 +5,10 @@
 //! `INTEROP_*`). Output: [`Trial`]s, each naming a server, a client, a test
 //! case and its log directory; nothing is run here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::catalog::registry::{Implementation, Registry};
 use crate::catalog::testcases::{self, Protocol, TestCase};
@@ -93,8 +94,10 @@ pub fn parse_replace(s: &str) -> Result<Vec<(String, String)>, PlanError> {
 #[derive(Debug, Clone)]
 pub struct Trial {
     pub protocol: Protocol,
-    pub server: Implementation,
-    pub client: Implementation,
+    /// Shared by every trial of the implementation: a plan can hold
+    /// hundreds of thousands of trials.
+    pub server: Arc<Implementation>,
+    pub client: Arc<Implementation>,
     pub test: &'static TestCase,
 }
 
@@ -139,9 +142,20 @@ pub struct Plan {
     pub no_auto_unsupported: HashSet<String>,
 }
 
+/// The most trials one process plans: far beyond any real matrix (the
+/// public one has about 8,000), well below what exhausts memory.
+pub const MAX_TRIALS: u64 = 2_000_000;
+
 /// A selection that runs no trial is an error that says why: in CI an empty
-/// run would otherwise end green having tested nothing.
+/// run would otherwise end green having tested nothing. One that would
+/// make more trials than a process can hold is refused before any is made.
 pub fn require_trials(plans: &[Plan]) -> Result<(), PlanError> {
+    let total: u64 = plans.iter().map(Plan::trial_count).sum();
+    if total > MAX_TRIALS {
+        return Err(PlanError(format!(
+            "the selection makes {total} trials, more than the {MAX_TRIALS} one run can plan; select fewer servers, clients or tests"
+        )));
+    }
     if plans.iter().any(|p| !p.is_empty()) {
         return Ok(());
     }
@@ -154,6 +168,11 @@ pub fn require_trials(plans: &[Plan]) -> Result<(), PlanError> {
 }
 
 impl Plan {
+    /// How many trials the plan makes, without building them.
+    pub fn trial_count(&self) -> u64 {
+        self.pairs.len() as u64 * (self.tests.len() + self.measurements.len()) as u64
+    }
+
     /// Whether the plan has no trial, without building its trials.
     pub fn is_empty(&self) -> bool {
         self.pairs.is_empty() || (self.tests.is_empty() && self.measurements.is_empty())
@@ -222,25 +241,29 @@ impl Plan {
 
     /// Every trial, pair by pair (client-major), tests before measurements.
     pub fn trials(&self) -> Vec<Trial> {
-        let mut out = Vec::new();
+        // Every name in servers/clients was checked against the registry.
+        let shared: HashMap<&str, Arc<Implementation>> = self
+            .servers
+            .iter()
+            .chain(&self.clients)
+            .filter_map(|n| Some((n.as_str(), Arc::new(self.registry.get(n)?.clone()))))
+            .collect();
+        let mut out = Vec::with_capacity(self.trial_count().min(MAX_TRIALS) as usize);
         for (s, c) in &self.pairs {
+            let (Some(server), Some(client)) = (shared.get(s.as_str()), shared.get(c.as_str()))
+            else {
+                continue;
+            };
             for test in self.tests.iter().chain(&self.measurements) {
                 out.push(Trial {
                     protocol: self.protocol,
-                    server: self.implementation(s).clone(),
-                    client: self.implementation(c).clone(),
+                    server: Arc::clone(server),
+                    client: Arc::clone(client),
                     test,
                 });
             }
         }
         out
-    }
-
-    fn implementation(&self, name: &str) -> &Implementation {
-        // Every name in servers/clients was checked against the registry.
-        self.registry
-            .get(name)
-            .expect("planned implementation exists")
     }
 }
 
@@ -281,15 +304,17 @@ fn pick(
     let Some(wanted) = wanted else {
         return Ok(available.iter().map(|s| s.to_string()).collect());
     };
+    let known: HashSet<&str> = available.iter().copied().collect();
+    let mut seen: HashSet<&str> = HashSet::new();
     let mut out: Vec<String> = Vec::new();
     for name in wanted {
-        if !available.contains(&name.as_str()) {
+        if !known.contains(name.as_str()) {
             return Err(PlanError(format!(
                 "{role} implementation \"{name}\" not found; available {role}s: {}",
                 available.join(", ")
             )));
         }
-        if !out.contains(name) {
+        if seen.insert(name.as_str()) {
             out.push(name.clone());
         }
     }

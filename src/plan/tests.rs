@@ -221,3 +221,35 @@ fn a_selection_that_runs_nothing_says_why() {
     assert_eq!(some.is_empty(), some.trials().is_empty());
     assert!(require_trials(&[some]).is_ok());
 }
+
+#[test]
+fn a_selection_too_large_to_plan_is_refused_before_any_trial_is_made() {
+    let body: Vec<String> = (0..5000)
+        .map(|i| {
+            format!("\"i{i}\": {{\"image\": \"x/i{i}\", \"url\": \"https://e.org\", \"role\": \"both\"}}")
+        })
+        .collect();
+    let registry = Registry::from_json(&format!("{{{}}}", body.join(",")), "big.json").unwrap();
+    let plan = Plan::new(Protocol::Quic, registry, &Selection::default()).unwrap();
+    assert_eq!(plan.trial_count(), 5000 * 5000 * 24);
+    let err = require_trials(std::slice::from_ref(&plan))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("600000000 trials"), "{err}");
+}
+
+#[test]
+fn trials_share_their_implementations() {
+    let plan = Plan::new(Protocol::Quic, quic(), &Selection::default()).unwrap();
+    let trials = plan.trials();
+    assert_eq!(trials.len() as u64, plan.trial_count());
+    let first = &trials[0];
+    let same_server = trials
+        .iter()
+        .filter(|t| Arc::ptr_eq(&t.server, &first.server))
+        .count();
+    assert_eq!(
+        same_server,
+        plan.clients.len() * (plan.tests.len() + plan.measurements.len())
+    );
+}

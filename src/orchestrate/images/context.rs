@@ -68,7 +68,11 @@ impl BuildContext {
     /// and the hash do not depend on the order the file system lists them in.
     pub fn from_dir(dir: &Path) -> Result<Self, ImagesError> {
         let mut context = BuildContext::new();
-        read_dir_into(dir, "", &mut context.entries)?;
+        let mut budget = ContextBudget {
+            root: dir,
+            left: CONTEXT_LIMIT,
+        };
+        read_dir_into(dir, "", &mut context.entries, &mut budget)?;
         if context.entries.is_empty() {
             return Err(ImagesError::Context(format!("{} is empty", dir.display())));
         }
@@ -166,7 +170,22 @@ fn append_entry(builder: &mut tar::Builder<Vec<u8>>, entry: &ContextEntry) -> st
     }
 }
 
-fn read_dir_into(dir: &Path, prefix: &str, out: &mut Vec<ContextEntry>) -> Result<(), ImagesError> {
+/// The most bytes of files a build context may hold: a registry entry can
+/// name any directory, and the whole context is held in memory as a tar.
+pub const CONTEXT_LIMIT: u64 = 256 << 20;
+
+/// What is left of [`CONTEXT_LIMIT`] while a directory is read.
+struct ContextBudget<'a> {
+    root: &'a Path,
+    left: u64,
+}
+
+fn read_dir_into(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<ContextEntry>,
+    budget: &mut ContextBudget,
+) -> Result<(), ImagesError> {
     let listing = std::fs::read_dir(dir).map_err(|e: std::io::Error| {
         ImagesError::io(format!("read directory {}", dir.display()), e)
     })?;
@@ -189,12 +208,17 @@ fn read_dir_into(dir: &Path, prefix: &str, out: &mut Vec<ContextEntry>) -> Resul
         } else {
             format!("{prefix}/{name}")
         };
-        read_entry(&child.path(), rel, out)?;
+        read_entry(&child.path(), rel, out, budget)?;
     }
     Ok(())
 }
 
-fn read_entry(path: &Path, rel: String, out: &mut Vec<ContextEntry>) -> Result<(), ImagesError> {
+fn read_entry(
+    path: &Path,
+    rel: String,
+    out: &mut Vec<ContextEntry>,
+    budget: &mut ContextBudget,
+) -> Result<(), ImagesError> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::symlink_metadata(path)
         .map_err(|e: std::io::Error| ImagesError::io(format!("inspect {}", path.display()), e))?;
@@ -209,8 +233,15 @@ fn read_entry(path: &Path, rel: String, out: &mut Vec<ContextEntry>) -> Result<(
         });
     } else if kind.is_dir() {
         out.push(ContextEntry::Dir { path: rel.clone() });
-        read_dir_into(path, &rel, out)?;
+        read_dir_into(path, &rel, out, budget)?;
     } else if kind.is_file() {
+        budget.left = budget.left.checked_sub(meta.len()).ok_or_else(|| {
+            ImagesError::Context(format!(
+                "{} holds more than {} MiB of files",
+                budget.root.display(),
+                CONTEXT_LIMIT >> 20
+            ))
+        })?;
         let content = std::fs::read(path)
             .map_err(|e: std::io::Error| ImagesError::io(format!("read {}", path.display()), e))?;
         out.push(ContextEntry::File {
@@ -318,6 +349,17 @@ mod tests {
         context.add_file("a", 0o644, b"new".to_vec());
         assert_eq!(context.entries().len(), 1);
         assert_eq!(context.file("a"), Some(&b"new"[..]));
+    }
+
+    #[test]
+    fn a_context_over_the_bound_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM x\n").unwrap();
+        // Sparse: the bound is checked on the size, before any byte is read.
+        let f = std::fs::File::create(dir.path().join("huge")).unwrap();
+        f.set_len(CONTEXT_LIMIT + 1).unwrap();
+        let e = BuildContext::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("more than 256 MiB"), "{e}");
     }
 
     #[test]

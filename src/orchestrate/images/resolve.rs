@@ -59,7 +59,8 @@ pub fn build_source(build: &str, base_dir: &Path) -> Result<BuildSource, ImagesE
         base_dir.join(path)
     };
     if candidate.is_dir() {
-        return Ok(BuildSource::Dir(candidate));
+        return inside(&candidate, base_dir, path.is_absolute())
+            .map(|()| BuildSource::Dir(candidate));
     }
     let normalized = build.trim_start_matches("./").trim_end_matches('/');
     EMBEDDED
@@ -72,6 +73,30 @@ pub fn build_source(build: &str, base_dir: &Path) -> Result<BuildSource, ImagesE
                 candidate.display()
             ))
         })
+}
+
+/// A relative context must not leave `base_dir` through a symbolic link
+/// (the registry's own check refuses `..`); an absolute one is the
+/// caller's explicit choice (tests build fixtures that way).
+fn inside(candidate: &Path, base_dir: &Path, absolute: bool) -> Result<(), ImagesError> {
+    if absolute {
+        return Ok(());
+    }
+    let resolve = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| ImagesError::io(format!("resolve {}", p.display()), e))
+    };
+    let (real, base) = (resolve(candidate)?, resolve(base_dir)?);
+    if real.starts_with(&base) {
+        Ok(())
+    } else {
+        Err(ImagesError::Context(format!(
+            "{} leads to {}, outside {}",
+            candidate.display(),
+            real.display(),
+            base.display()
+        )))
+    }
 }
 
 impl BuildSource {
@@ -303,6 +328,15 @@ mod tests {
             build_source(absolute.to_str().unwrap(), Path::new("/elsewhere")).unwrap(),
             BuildSource::Dir(absolute)
         );
+    }
+
+    #[test]
+    fn a_context_may_not_leave_its_registry_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("escape")).unwrap();
+        let e = build_source("escape", dir.path()).unwrap_err().to_string();
+        assert!(e.contains("outside"), "{e}");
     }
 
     #[test]
