@@ -14,7 +14,6 @@
 pub mod analyse;
 pub mod catalog;
 pub mod front;
-pub mod input;
 pub mod judge;
 pub mod layout;
 pub mod orchestrate;
@@ -23,3 +22,4 @@ pub mod plan;
 pub mod report;
 
 pub use quic_trace as trace;
+pub use wirecap::input;

@@ -10,11 +10,8 @@ use serde::{Deserialize, Serialize};
 /// Why a trial record could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("{}: {source}", path.display())]
-    Read {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::input::InputError),
     #[error("{}: not a trial record: {source}", path.display())]
     NotARecord {
         path: std::path::PathBuf,
@@ -129,10 +126,7 @@ impl TrialRecord {
     }
 
     pub fn read(path: &Path) -> Result<TrialRecord, RecordError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RecordError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, crate::input::TEXT_LIMIT)?;
         serde_json::from_str(&text).map_err(|source| RecordError::NotARecord {
             path: path.to_path_buf(),
             source,
@@ -159,6 +153,25 @@ pub fn epoch_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_path_that_is_no_regular_file_is_refused() {
+        // /dev/zero would fill memory; a FIFO would block forever.
+        let e = TrialRecord::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            e.to_string().contains("is a device, not a regular file"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join(TrialRecord::FILE_NAME);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = TrialRecord::read(&fifo).unwrap_err();
+        assert!(e.to_string().contains("is a FIFO"), "{e}");
+    }
 
     #[test]
     fn measurement_details_match_the_reference_format() {

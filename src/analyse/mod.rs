@@ -76,14 +76,15 @@ pub fn load(run: &Layout, server_addrs: &[IpAddr]) -> Analysis {
             .unwrap_or(&path)
             .display()
             .to_string(),
-        bytes: std::fs::read(&path),
+        bytes: read_capture(&path),
         path,
     };
     let keylogs = [Role::Client, Role::Server]
         .into_iter()
         .filter_map(|role| {
             let path = run.keylog(role);
-            let bytes = std::fs::read(&path).ok()?;
+            // One too large to be a key log counts as none.
+            let bytes = crate::input::read_bytes(&path, crate::input::TEXT_LIMIT).ok()?;
             Some(KeyLogFile { role, path, bytes })
         })
         .collect();
@@ -92,6 +93,16 @@ pub fn load(run: &Layout, server_addrs: &[IpAddr]) -> Analysis {
         client: capture(run.client_side_trace()),
         server: capture(run.server_side_trace()),
         server_addrs: server_addrs.to_vec(),
+    })
+}
+
+/// A capture, bounded like every file an endpoint or the simulator wrote;
+/// a missing one keeps its `NotFound` so the judge can say so.
+fn read_capture(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use crate::input::{read_bytes, InputError, CAPTURE_LIMIT};
+    read_bytes(path, CAPTURE_LIMIT).map_err(|e| match e {
+        InputError::Io { source, .. } => source,
+        other => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
     })
 }
 

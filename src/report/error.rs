@@ -9,11 +9,8 @@ use crate::outcome::{Outcome, RecordError};
 pub enum ReportError {
     #[error("{}: not a directory", .0.display())]
     NotADirectory(PathBuf),
-    #[error("{}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] crate::input::InputError),
     #[error("{}: not a result.json: {source}", path.display())]
     NotResultJson {
         path: PathBuf,

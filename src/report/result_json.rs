@@ -117,10 +117,7 @@ impl ResultJson {
     }
 
     pub fn read(path: &Path) -> Result<ResultJson, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_text(path, crate::input::TEXT_LIMIT)?;
         let parsed: ResultJson =
             serde_json::from_str(&text).map_err(|source| ReportError::NotResultJson {
                 path: path.to_path_buf(),
@@ -317,6 +314,15 @@ mod tests {
     use super::*;
     use crate::outcome::MeasurementValue;
     use crate::report::tests::{record, small_results};
+
+    #[test]
+    fn a_shard_that_is_no_regular_file_is_refused() {
+        let e = ResultJson::read(Path::new("/dev/zero")).unwrap_err();
+        assert!(
+            e.to_string().contains("is a device, not a regular file"),
+            "{e}"
+        );
+    }
 
     fn two_by_two() -> Results {
         let mut r = small_results(

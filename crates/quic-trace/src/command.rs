@@ -32,10 +32,7 @@ pub fn run_trace_command_with(
     let keylog = KeyLog::from_files(keylogs)?;
     let mut warnings = Vec::new();
     for path in pcaps {
-        let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = wirecap::input::read_bytes(path, wirecap::input::CAPTURE_LIMIT)?;
         let trace = analyze(&bytes, &keylog, options)?;
         let name = path.display().to_string();
         let label = (pcaps.len() > 1).then_some(name.as_str());
@@ -51,10 +48,15 @@ pub fn run_trace_command_with(
                 .connections
                 .iter()
                 .enumerate()
-                .filter(|(_, c)| !c.keys_found)
+                .filter(|(_, c)| c.decrypted_with_keys == 0)
             {
+                let why = if c.keys_found {
+                    "the given key logs have secrets for it, but they decrypted none of its packets"
+                } else {
+                    "the given key logs have no secrets for it"
+                };
                 warnings.push(format!(
-                    "{name}: connection {i} (ODCID {}) has no secrets in the given key logs, so only its Initial packets were decrypted",
+                    "{name}: connection {i} (ODCID {}): {why}, so only its Initial packets were decrypted",
                     c.original_dcid
                 ));
             }

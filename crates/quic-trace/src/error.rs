@@ -1,17 +1,13 @@
 //! The one error type of the crate: every variant says in one sentence what went wrong.
 
 use std::fmt;
-use std::path::PathBuf;
 
 /// Why a trace could not be analysed at all (packets that merely fail to decode are
 /// reported per packet, not here).
 #[derive(Debug)]
 pub enum TraceError {
-    /// A file could not be read.
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// A file could not be read, or is no regular file, or is too large.
+    Input(wirecap::input::InputError),
     /// The capture is neither pcap nor pcapng, or its header is damaged.
     NotACapture { what: String },
     /// A key log line could not be understood.
@@ -27,9 +23,7 @@ pub enum TraceError {
 impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TraceError::Io { path, source } => {
-                write!(f, "cannot read {}: {}", path.display(), source)
-            }
+            TraceError::Input(e) => write!(f, "{e}"),
             TraceError::NotACapture { what } => write!(f, "not a pcap or pcapng capture: {what}"),
             TraceError::BadKeyLog { path, line, why } => {
                 write!(
@@ -45,10 +39,16 @@ impl fmt::Display for TraceError {
 impl std::error::Error for TraceError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            TraceError::Io { source, .. } => Some(source),
+            TraceError::Input(e) => Some(e),
             TraceError::Output(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+impl From<wirecap::input::InputError> for TraceError {
+    fn from(e: wirecap::input::InputError) -> TraceError {
+        TraceError::Input(e)
     }
 }
 

@@ -58,6 +58,10 @@ const MAX_CID: usize = 20;
 
 /// Parses a long-header packet at the start of `buf`; `None` if it is malformed or
 /// truncated, or its CIDs are longer than QUIC v1/v2 allow.
+/// The shortest packet number and payload that header protection can
+/// sample: 4 bytes assumed for the packet number and a 16-byte sample.
+pub const MIN_PROTECTED_LENGTH: usize = 4 + 16;
+
 pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
     let mut r = Reader::new(buf);
     let first = r.u8()?;
@@ -121,6 +125,13 @@ pub fn parse_long(buf: &[u8]) -> Option<Parsed<'_>> {
         None
     };
     let length = r.varint_len()?;
+    // Header protection samples 16 bytes starting 4 bytes after the packet
+    // number's offset (RFC 9001 §5.4.2), so every real packet is at least
+    // that long; shorter "packets" are padding, and counting them as
+    // packets would let a few bytes of capture cost a packet record each.
+    if length < MIN_PROTECTED_LENGTH {
+        return None;
+    }
     let pn_offset = r.position();
     let len = pn_offset
         .checked_add(length)

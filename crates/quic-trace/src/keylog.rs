@@ -29,10 +29,7 @@ impl KeyLog {
         let mut log = KeyLog::default();
         for path in paths {
             let path = path.as_ref();
-            let bytes = std::fs::read(path).map_err(|source| TraceError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let bytes = wirecap::input::read_bytes(path, wirecap::input::TEXT_LIMIT)?;
             log.add_text(&bytes, &path.display().to_string())?;
         }
         Ok(log)

@@ -233,10 +233,16 @@ fn connection_summary(index: usize, c: &ConnectionInfo) -> String {
     if let Some(cert) = &c.tls.certificate {
         s += &format!(" certificate {} bytes", cert.length);
     }
-    s += if c.keys_found {
-        " (keys found)"
-    } else {
-        " (no secrets for it in the key logs)"
-    };
+    s += &keys_note(c);
     s
+}
+
+/// What the key logs did for a connection: only a decrypted packet shows
+/// that its secrets are right.
+pub fn keys_note(c: &ConnectionInfo) -> String {
+    match (c.keys_found, c.decrypted_with_keys) {
+        (_, n @ 1..) => format!(" (key log secrets decrypted {n} packets)"),
+        (true, 0) => " (the key logs name it, but their secrets decrypted no packet)".to_string(),
+        (false, 0) => " (no secrets for it in the key logs)".to_string(),
+    }
 }

@@ -148,6 +148,10 @@ pub struct ConnectionInfo {
     pub tls: TlsSummary,
     /// True when the key log had secrets for this connection's ClientHello random.
     pub keys_found: bool,
+    /// Packets that the key log's secrets decrypted (Handshake, 0-RTT and
+    /// 1-RTT; Initial keys come from the DCID, not the key log). Secrets
+    /// that match the random but decrypt nothing leave this at 0.
+    pub decrypted_with_keys: u64,
 }
 
 /// The whole analysis of one capture.

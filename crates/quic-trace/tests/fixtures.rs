@@ -538,3 +538,38 @@ fn server_hint_decides_who_opens_connections() {
         .iter()
         .all(|p| p.connection.is_none() && !p.decrypted));
 }
+
+#[test]
+fn secrets_that_decrypt_nothing_are_not_called_found() {
+    // The right client randoms with every secret's bytes flipped: the key
+    // log "matches" but opens no packet, which the output must not hide.
+    let text = std::fs::read_to_string(fixture("aioquic-v1.client.keys")).unwrap();
+    let garbled: String = text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<String> = l.split(' ').map(str::to_string).collect();
+            if f.len() == 3 {
+                f[2] = f[2]
+                    .chars()
+                    .map(|c| if c == '0' { '1' } else { '0' })
+                    .collect();
+            }
+            f.join(" ") + "\n"
+        })
+        .collect();
+    let mut keylog = KeyLog::default();
+    keylog.add_text(garbled.as_bytes(), "garbled").unwrap();
+    let bytes = std::fs::read(fixture("aioquic-v1.pcap")).unwrap();
+    let t = analyze(&bytes, &keylog, &Options::default()).unwrap();
+    let c = &t.connections[0];
+    assert!(c.keys_found);
+    assert_eq!(c.decrypted_with_keys, 0);
+    let mut out = Vec::new();
+    quic_trace::output::write_text(&t, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("(keys found)"), "{text}");
+    assert!(text.contains("secrets decrypted no packet"), "{text}");
+
+    let right = load("aioquic-v1.pcap", &["aioquic-v1.client.keys"]);
+    assert!(right.connections[0].decrypted_with_keys > 0);
+}

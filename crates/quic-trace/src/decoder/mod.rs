@@ -95,11 +95,25 @@ impl<'k> Decoder<'k> {
 
     fn finish(self) -> Trace {
         let keylog = self.keylog;
+        let mut decrypted = vec![0u64; self.conns.len()];
+        for p in &self.packets {
+            let by_keylog = matches!(
+                p.packet_type,
+                PacketType::Handshake | PacketType::ZeroRtt | PacketType::OneRtt
+            );
+            if let (true, true, Some(c)) = (p.decrypted, by_keylog, p.connection) {
+                if let Some(n) = decrypted.get_mut(c) {
+                    *n += 1;
+                }
+            }
+        }
         let connections = self
             .conns
             .into_iter()
-            .map(|mut c| {
+            .zip(decrypted)
+            .map(|(mut c, n)| {
                 c.info.keys_found = keys::has_entry(&c.info.tls, keylog);
+                c.info.decrypted_with_keys = n;
                 c.info
             })
             .collect();

@@ -38,6 +38,26 @@ fn decode_alone(datagram: &[u8]) -> Vec<QuicPacket> {
 }
 
 #[test]
+fn coalesced_headers_too_short_to_protect_are_padding_not_packets() {
+    // 8-byte Handshake "packets" (no CIDs, a Length of 1): each once cost a
+    // packet record of about 300 bytes, 40 times the capture.
+    let tiny = [0xe0, 0, 0, 0, 1, 0, 0, 1];
+    let datagram: Vec<u8> = tiny.iter().copied().cycle().take(1200).collect();
+    assert!(decode_alone(&datagram).is_empty());
+    let mut valid_len = [0xe0, 0, 0, 0, 1, 0, 0, 20].to_vec();
+    valid_len.resize(8 + 20, 0x11);
+    let datagram: Vec<u8> = valid_len.iter().copied().cycle().take(1200).collect();
+    let got = decode_alone(&datagram);
+    let bytes = got.len() * std::mem::size_of::<QuicPacket>();
+    assert!(
+        bytes <= 12 * datagram.len(),
+        "{} packets, {bytes} bytes of records for a {}-byte datagram",
+        got.len(),
+        datagram.len()
+    );
+}
+
+#[test]
 fn a_long_header_of_unknown_version_shows_its_cids() {
     let mut datagram = vec![0xc0, 0x1a, 0x2a, 0x3a, 0x4a, 2, 0xd1, 0xd2, 1, 0x51];
     datagram.resize(1200, 0x5a);

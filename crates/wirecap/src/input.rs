@@ -1,7 +1,7 @@
 //! Reading a file that a user named or an endpoint wrote: registries, key
 //! logs, captures, trial records, result.json shards. Such a path may name
 //! a FIFO (a read would block forever), a device (`/dev/zero` would fill
-//! memory) or a file far larger than anything the runner expects, so only
+//! memory) or a file far larger than anything a reader expects, so only
 //! regular files are read, and never beyond a bound.
 
 use std::fs::File;
@@ -16,19 +16,53 @@ pub const TEXT_LIMIT: u64 = 64 << 20;
 /// 30 MiB per side; measurements at gigabit rates are larger.
 pub const CAPTURE_LIMIT: u64 = 2 << 30;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum InputError {
-    #[error("{} is {kind}, not a regular file", path.display())]
-    NotRegular { path: PathBuf, kind: &'static str },
-    #[error("{} is larger than the {} MiB this runner reads from such a file", path.display(), limit >> 20)]
-    TooLarge { path: PathBuf, limit: u64 },
-    #[error("cannot read {}: {source}", path.display())]
+    /// A FIFO, device, directory or socket where a file was expected.
+    NotRegular {
+        path: PathBuf,
+        kind: &'static str,
+    },
+    TooLarge {
+        path: PathBuf,
+        limit: u64,
+    },
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{} is not UTF-8 text", path.display())]
-    NotText { path: PathBuf },
+    NotText {
+        path: PathBuf,
+    },
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputError::NotRegular { path, kind } => {
+                write!(f, "{} is {kind}, not a regular file", path.display())
+            }
+            InputError::TooLarge { path, limit } => write!(
+                f,
+                "{} is larger than the {} MiB read from such a file",
+                path.display(),
+                limit >> 20
+            ),
+            InputError::Io { path, source } => {
+                write!(f, "cannot read {}: {source}", path.display())
+            }
+            InputError::NotText { path } => write!(f, "{} is not UTF-8 text", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            InputError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 impl InputError {
@@ -107,13 +141,22 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, InputError> {
 mod tests {
     use super::*;
 
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wirecap-input-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[test]
     fn a_fifo_is_refused_without_blocking() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("registry.json");
-        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let dir = scratch("fifo");
+        let fifo = dir.join("registry.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
         let e = read_text(&fifo, TEXT_LIMIT).unwrap_err();
         assert!(
             matches!(e, InputError::NotRegular { kind: "a FIFO", .. }),
@@ -138,8 +181,7 @@ mod tests {
             ),
             "{e}"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let e = read_bytes(dir.path(), TEXT_LIMIT).unwrap_err();
+        let e = read_bytes(Path::new("/"), TEXT_LIMIT).unwrap_err();
         assert!(
             matches!(
                 e,
@@ -154,24 +196,26 @@ mod tests {
 
     #[test]
     fn a_file_over_the_bound_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("big");
+        let dir = scratch("big");
+        let p = dir.join("big");
         std::fs::write(&p, vec![b'x'; 1025]).unwrap();
         let e = read_bytes(&p, 1024).unwrap_err();
         assert!(matches!(e, InputError::TooLarge { limit: 1024, .. }), "{e}");
         assert_eq!(read_bytes(&p, 1025).unwrap().len(), 1025);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn text_must_be_utf8_and_a_missing_file_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("bin");
+        let dir = scratch("text");
+        let p = dir.join("bin");
         std::fs::write(&p, [0xff, 0xfe]).unwrap();
         assert!(matches!(
             read_text(&p, TEXT_LIMIT),
             Err(InputError::NotText { .. })
         ));
-        let e = read_text(&dir.path().join("nope"), TEXT_LIMIT).unwrap_err();
+        let e = read_text(&dir.join("nope"), TEXT_LIMIT).unwrap_err();
         assert!(matches!(e, InputError::Io { .. }), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
