@@ -144,8 +144,18 @@ impl Testbed {
 
     /// Creates the simulator container (not started).
     async fn sim(&mut self, scenario: &str, extra_env: &[(&str, &str)], sysctls: bool) -> String {
-        let mut env: Vec<String> =
-            vec![format!("SCENARIO={scenario}"), "SIM_REALTIME=0".to_string()];
+        let mut env: Vec<String> = vec![
+            format!("SCENARIO={scenario}"),
+            "SIM_REALTIME=0".to_string(),
+            format!("SIM_LEFT_SUBNET=193.167.{}.0/24", self.left),
+            format!("SIM_RIGHT_SUBNET=193.167.{}.0/24", self.right),
+        ];
+        // An extra variable replaces a default of the same name.
+        env.retain(|e| {
+            !extra_env
+                .iter()
+                .any(|(k, _)| e.starts_with(&format!("{k}=")))
+        });
         env.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
         let host_config: HostConfig = HostConfig {
             cap_add: Some(netsim::CAPABILITIES.iter().map(|c| c.to_string()).collect()),
@@ -734,13 +744,7 @@ async fn rebind_addr_changes_the_client_address_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_refuses_to_run_with_kernel_forwarding_on() {
     let mut bed: Testbed = Testbed::new("forwarding", 214, 215).await;
-    let sim: String = bed
-        .sim(
-            &format!("simple-p2p {LINK}"),
-            &[("SIM_LEFT_SUBNET", "193.167.214.0/24")],
-            false,
-        )
-        .await;
+    let sim: String = bed.sim(&format!("simple-p2p {LINK}"), &[], false).await;
     bed.start(&sim).await;
     let code: i64 = bed.wait(&sim, Duration::from_secs(30)).await;
     let logs: String = bed.logs(&sim).await;
@@ -753,6 +757,26 @@ async fn the_simulator_refuses_to_run_with_kernel_forwarding_on() {
     );
     assert_eq!(code, 1, "{logs}");
     assert!(logs.contains("kernel IP forwarding is on"), "{logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_refuses_networks_it_was_not_given() {
+    // As on a Docker host (eth0, docker0): an interface outside the two
+    // configured networks means "not my container", before any sysctl.
+    let mut bed: Testbed = Testbed::new("foreign", 220, 221).await;
+    let sim: String = bed
+        .sim(
+            &format!("simple-p2p {LINK}"),
+            &[("SIM_RIGHT_SUBNET", "10.99.0.0/24")],
+            false,
+        )
+        .await;
+    bed.start(&sim).await;
+    let code: i64 = bed.wait(&sim, Duration::from_secs(30)).await;
+    let logs: String = bed.logs(&sim).await;
+    assert_eq!(code, 1, "{logs}");
+    assert!(logs.contains("not the simulator's own container"), "{logs}");
+    assert!(!logs.contains("forwarding"), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

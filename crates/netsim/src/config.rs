@@ -20,8 +20,10 @@ pub struct Config {
     pub wait_for_server: Option<String>,
     /// Where the traces go (`SIM_LOGS_DIR`, default /logs).
     pub logs_dir: PathBuf,
-    pub left_subnet: Option<Subnet>,
-    pub right_subnet: Option<Subnet>,
+    /// The client-side and server-side networks; required, so the
+    /// simulator never guesses which interfaces are its own.
+    pub left_subnet: Subnet,
+    pub right_subnet: Subnet,
     /// Fixed random seed (`SIM_SEED`) for reproducible impairments.
     pub seed: Option<u64>,
     /// Port of the readiness listener (`SIM_READY_PORT`, default 57832).
@@ -29,7 +31,7 @@ pub struct Config {
 }
 
 pub const USAGE: &str = "usage: interop-sim [SCENARIO FLAGS...]   (or set SCENARIO=\"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")\n\
-environment: SCENARIO, WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SIM_LEFT_SUBNET, SIM_RIGHT_SUBNET, SIM_SEED, SIM_READY_PORT";
+environment: SCENARIO, SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET (required: the client-side and server-side networks, e.g. 193.167.0.0/24), WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SIM_SEED, SIM_READY_PORT";
 
 /// Why the simulator's configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,8 @@ pub enum ConfigError {
     Scenario(#[from] ScenarioError),
     #[error("{name}: {source}")]
     Subnet { name: String, source: IfaceError },
+    #[error("{0} is not set: the simulator needs both of its networks named (SIM_LEFT_SUBNET, SIM_RIGHT_SUBNET) and refuses to guess")]
+    NoSubnet(&'static str),
     #[error("SIM_SEED={0:?} is not a whole number")]
     Seed(String),
     #[error("SIM_READY_PORT={0:?} is not a port number")]
@@ -86,8 +90,9 @@ pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Con
         scenario_text: words.join(" "),
         wait_for_server: non_empty("WAITFORSERVER").map(|v| v.trim().to_string()),
         logs_dir: PathBuf::from(non_empty("SIM_LOGS_DIR").unwrap_or_else(|| "/logs".to_string())),
-        left_subnet: subnet("SIM_LEFT_SUBNET")?,
-        right_subnet: subnet("SIM_RIGHT_SUBNET")?,
+        left_subnet: subnet("SIM_LEFT_SUBNET")?.ok_or(ConfigError::NoSubnet("SIM_LEFT_SUBNET"))?,
+        right_subnet: subnet("SIM_RIGHT_SUBNET")?
+            .ok_or(ConfigError::NoSubnet("SIM_RIGHT_SUBNET"))?,
         seed,
         ready_port,
     })
@@ -114,8 +119,11 @@ mod tests {
                 "simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25",
             ),
             ("WAITFORSERVER", "server:443"),
+            ("SIM_LEFT_SUBNET", "193.167.0.0/24"),
+            ("SIM_RIGHT_SUBNET", "193.167.100.0/24"),
         ]);
         let config: Config = load(&[], &env).unwrap();
+        assert_eq!(config.right_subnet.to_string(), "193.167.100.0/24");
         assert_eq!(config.scenario.name, "simple-p2p");
         assert_eq!(config.wait_for_server.as_deref(), Some("server:443"));
         assert_eq!(config.logs_dir, PathBuf::from("/logs"));
@@ -154,5 +162,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("SIM_READY_PORT"), "{e}");
+        let e = load(
+            &[],
+            &env_of(&[("SCENARIO", base), ("SIM_LEFT_SUBNET", "193.167.0.0/24")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("SIM_RIGHT_SUBNET is not set"), "{e}");
     }
 }

@@ -82,12 +82,16 @@ pub enum IfaceError {
     NoneIn(Subnet),
     #[error("both sides resolve to interface {0}")]
     SameInterface(String),
-    #[error("no interface left for the {0}")]
-    NoneLeft(&'static str),
-    #[error("cannot tell which interface is the {what} among {names} (set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET)")]
+    #[error("several interfaces are in the {what}'s network: {names}")]
     Ambiguous { what: &'static str, names: String },
-    #[error("expected exactly two interfaces with an IPv4 address, found {count} ({found}); set SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET")]
+    #[error("expected exactly two interfaces with addresses, found {count} ({found})")]
     NotTwo { count: usize, found: String },
+    #[error("interfaces outside the configured networks {left} and {right} ({found}): this is not the simulator's own container, so it changes nothing and stops")]
+    Foreign {
+        found: String,
+        left: Subnet,
+        right: Subnet,
+    },
     #[error("cannot list interfaces: {0}")]
     List(#[source] std::io::Error),
 }
@@ -109,52 +113,75 @@ pub fn parse_subnet(text: &str) -> Result<Subnet, IfaceError> {
     Ok(network_of(addr, prefix))
 }
 
-/// Picks the two sides among the interfaces that carry global addresses.
+/// Picks the two sides among the interfaces that carry global addresses:
+/// exactly one in each configured subnet and none elsewhere. Anything else
+/// means this is not the simulator's own container (on a Docker host it
+/// would see eth0 and docker0), and a simulator that went on there would
+/// rewrite the host's forwarding settings.
 pub fn identify(
     interfaces: &[Interface],
-    left_hint: Option<Subnet>,
-    right_hint: Option<Subnet>,
+    left: Subnet,
+    right: Subnet,
 ) -> Result<Sides, IfaceError> {
     let candidates: Vec<&Interface> = interfaces.iter().filter(|i| !i.addrs.is_empty()).collect();
-    let in_subnet = |hint: Subnet| -> Result<&Interface, IfaceError> {
+    let in_subnet = |net: Subnet| -> Vec<&Interface> {
         candidates
             .iter()
-            .find(|i| i.addrs.iter().any(|(a, _)| hint.contains(*a)))
-            .copied()
-            .ok_or(IfaceError::NoneIn(hint))
-    };
-    let others = |chosen: &Interface| -> Vec<&Interface> {
-        candidates
-            .iter()
-            .filter(|i| i.name != chosen.name)
+            .filter(|i| i.addrs.iter().any(|(a, _)| net.contains(*a)))
             .copied()
             .collect()
     };
-    let (left, right): (&Interface, &Interface) = match (left_hint, right_hint) {
-        (Some(l), Some(r)) => (in_subnet(l)?, in_subnet(r)?),
-        (Some(l), None) => {
-            let left: &Interface = in_subnet(l)?;
-            (left, single(others(left), "server side")?)
-        }
-        (None, Some(r)) => {
-            let right: &Interface = in_subnet(r)?;
-            (single(others(right), "client side")?, right)
-        }
-        (None, None) => by_lower_address(&candidates)?,
-    };
-    if left.name == right.name {
-        return Err(IfaceError::SameInterface(left.name.clone()));
+    let foreign: Vec<String> = candidates
+        .iter()
+        .filter(|i| {
+            i.addrs
+                .iter()
+                .any(|(a, _)| !left.contains(*a) && !right.contains(*a) && !a.is_ipv6())
+        })
+        .map(|i| {
+            format!(
+                "{} {}",
+                i.name,
+                i.first_v4().map_or(String::new(), |a| a.to_string())
+            )
+        })
+        .collect();
+    if !foreign.is_empty() {
+        return Err(IfaceError::Foreign {
+            found: foreign.join(", "),
+            left,
+            right,
+        });
+    }
+    let left_if: &Interface = single(in_subnet(left), left, "client side")?;
+    let right_if: &Interface = single(in_subnet(right), right, "server side")?;
+    if left_if.name == right_if.name {
+        return Err(IfaceError::SameInterface(left_if.name.clone()));
+    }
+    if candidates.len() != 2 {
+        return Err(IfaceError::NotTwo {
+            count: candidates.len(),
+            found: candidates
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<&str>>()
+                .join(", "),
+        });
     }
     Ok(Sides {
-        left: left.clone(),
-        right: right.clone(),
+        left: left_if.clone(),
+        right: right_if.clone(),
     })
 }
 
-fn single<'a>(list: Vec<&'a Interface>, what: &'static str) -> Result<&'a Interface, IfaceError> {
+fn single<'a>(
+    list: Vec<&'a Interface>,
+    net: Subnet,
+    what: &'static str,
+) -> Result<&'a Interface, IfaceError> {
     match list.as_slice() {
         [one] => Ok(one),
-        [] => Err(IfaceError::NoneLeft(what)),
+        [] => Err(IfaceError::NoneIn(net)),
         many => Err(IfaceError::Ambiguous {
             what,
             names: many
@@ -164,27 +191,6 @@ fn single<'a>(list: Vec<&'a Interface>, what: &'static str) -> Result<&'a Interf
                 .join(", "),
         }),
     }
-}
-
-fn by_lower_address<'a>(
-    candidates: &[&'a Interface],
-) -> Result<(&'a Interface, &'a Interface), IfaceError> {
-    let mut with_v4: Vec<(Ipv4Addr, &Interface)> = candidates
-        .iter()
-        .filter_map(|i| Some((i.first_v4()?, *i)))
-        .collect();
-    if with_v4.len() != 2 {
-        return Err(IfaceError::NotTwo {
-            count: with_v4.len(),
-            found: with_v4
-                .iter()
-                .map(|(a, i)| format!("{} {a}", i.name))
-                .collect::<Vec<String>>()
-                .join(", "),
-        });
-    }
-    with_v4.sort_by_key(|(addr, _)| *addr);
-    Ok((with_v4[0].1, with_v4[1].1))
 }
 
 /// Lists this namespace's interfaces (loopback excluded) with their addresses.
@@ -290,14 +296,23 @@ mod tests {
         }
     }
 
+    fn net(text: &str) -> Subnet {
+        parse_subnet(text).unwrap()
+    }
+
     #[test]
-    fn lower_address_is_left_whatever_the_order() {
+    fn the_configured_subnets_name_the_sides_whatever_the_order() {
         let right: Interface = iface(
             "eth0",
             &[("193.167.100.2", 24), ("fd00:cafe:cafe:100::2", 64)],
         );
         let left: Interface = iface("eth1", &[("193.167.0.2", 24), ("fd00:cafe:cafe::2", 64)]);
-        let sides: Sides = identify(&[right.clone(), left.clone()], None, None).unwrap();
+        let sides: Sides = identify(
+            &[right.clone(), left.clone()],
+            net("193.167.0.0/24"),
+            net("193.167.100.0/24"),
+        )
+        .unwrap();
         assert_eq!(sides.left.name, "eth1");
         assert_eq!(sides.right.name, "eth0");
         assert_eq!(sides.left.subnets()[0].to_string(), "193.167.0.0/24");
@@ -305,27 +320,48 @@ mod tests {
     }
 
     #[test]
-    fn hints_override_the_default() {
-        let a: Interface = iface("eth0", &[("193.167.210.2", 24)]);
-        let b: Interface = iface("eth1", &[("193.167.211.2", 24)]);
-        let hint: Subnet = parse_subnet("193.167.211.0/24").unwrap();
-        let sides: Sides = identify(&[a.clone(), b.clone()], Some(hint), None).unwrap();
-        assert_eq!(sides.left.name, "eth1");
-        assert_eq!(sides.right.name, "eth0");
+    fn a_docker_host_is_refused() {
+        // What a simulator started on the host sees: two interfaces, neither
+        // in its networks. Before, it took them and wrote ip_forward=0.
+        let host: Vec<Interface> = vec![
+            iface("eth0", &[("10.0.2.15", 24)]),
+            iface("docker0", &[("172.17.0.1", 16)]),
+        ];
+        let e = identify(&host, net("193.167.0.0/24"), net("193.167.100.0/24"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not the simulator's own container") && e.contains("docker0"),
+            "{e}"
+        );
+        // Its own two networks plus one more is refused too.
+        let mut three: Vec<Interface> = vec![
+            iface("eth0", &[("193.167.0.2", 24)]),
+            iface("eth1", &[("193.167.100.2", 24)]),
+        ];
+        three.push(iface("eth2", &[("172.18.0.2", 16)]));
+        assert!(identify(&three, net("193.167.0.0/24"), net("193.167.100.0/24")).is_err());
     }
 
     #[test]
-    fn ambiguous_or_missing_interfaces_are_errors() {
+    fn missing_or_doubled_sides_are_errors() {
         let a: Interface = iface("eth0", &[("193.167.0.2", 24)]);
-        assert!(identify(std::slice::from_ref(&a), None, None)
+        let e = identify(
+            std::slice::from_ref(&a),
+            net("193.167.0.0/24"),
+            net("193.167.100.0/24"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("no interface has an address in 193.167.100.0/24"),
+            "{e}"
+        );
+        let b: Interface = iface("eth1", &[("193.167.0.3", 24)]);
+        let e = identify(&[a, b], net("193.167.0.0/16"), net("193.167.0.0/24"))
             .unwrap_err()
-            .to_string()
-            .contains("exactly two"));
-        let hint: Subnet = parse_subnet("10.0.0.0/8").unwrap();
-        assert!(identify(&[a], Some(hint), None)
-            .unwrap_err()
-            .to_string()
-            .contains("no interface"));
+            .to_string();
+        assert!(e.contains("several interfaces"), "{e}");
         assert!(parse_subnet("193.167.0.0").is_err());
         assert!(parse_subnet("193.167.0.0/33").is_err());
         assert!(parse_subnet("x/24").is_err());

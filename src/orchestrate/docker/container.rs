@@ -118,6 +118,16 @@ impl TrialSetup {
             env: vec![
                 (s("SCENARIO"), self.scenario.clone()),
                 (s("WAITFORSERVER"), s("server:443")),
+                // The simulator refuses to run unless it finds exactly
+                // these two networks (it never guesses interfaces).
+                (
+                    s("SIM_LEFT_SUBNET"),
+                    format!("{}/24", Subnets::v4(sn.left, 0)),
+                ),
+                (
+                    s("SIM_RIGHT_SUBNET"),
+                    format!("{}/24", Subnets::v4(sn.right, 0)),
+                ),
             ],
             ro_binds: Vec::new(),
             volumes: vec![s("/logs")],
