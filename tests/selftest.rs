@@ -111,6 +111,12 @@ fn real_trials_hostile_clients_and_no_leftovers() {
         ..*test("http3")
     }));
 
+    // A measurement of one repetition: it must run with no other trial.
+    let goodput: &'static TestCase = Box::leak(Box::new(TestCase {
+        kind: testcases::Kind::Measurement { repetitions: 1 },
+        ..*test("goodput")
+    }));
+
     let (go, aio) = (quic_impl("quic-go"), quic_impl("aioquic"));
     // ngtcp2 is built on the trixie base, quic-go and aioquic on bookworm's:
     // these trials break when either base does.
@@ -126,6 +132,7 @@ fn real_trials_hostile_clients_and_no_leftovers() {
             trial(go.clone(), hostile(), test("handshake")),
             trial(go.clone(), hostile(), test("transfer")),
             trial(go.clone(), hostile(), hang),
+            trial(go.clone(), go.clone(), goodput),
         ],
     );
     runner.shutdown();
@@ -207,6 +214,31 @@ fn real_trials_hostile_clients_and_no_leftovers() {
         output.contains(&link.reason),
         "output.txt says why it failed"
     );
+
+    let measured = get("quic-go_quic-go_goodput");
+    assert_eq!(
+        measured.outcome,
+        Outcome::Succeeded,
+        "{}",
+        show("quic-go_quic-go_goodput")
+    );
+    assert_eq!(
+        measured.measurement.as_ref().map(|m| m.values.len()),
+        Some(1)
+    );
+    for (name, r) in records
+        .iter()
+        .filter(|(n, _)| n.as_str() != "quic-go_quic-go_goodput")
+    {
+        assert!(
+            r.end_time <= measured.start_time || r.start_time >= measured.end_time,
+            "{name} ({:.1}–{:.1}) ran during the measurement ({:.1}–{:.1})",
+            r.start_time,
+            r.end_time,
+            measured.start_time,
+            measured.end_time
+        );
+    }
 
     let timeout = get("quic-go_hostile_http3");
     assert_eq!(timeout.outcome, Outcome::Failed);

@@ -13,6 +13,7 @@
 pub mod cleanup;
 pub mod docker;
 pub mod error;
+pub mod gate;
 pub mod images;
 pub mod materials;
 pub mod runner;

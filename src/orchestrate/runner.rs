@@ -17,6 +17,7 @@ use crate::catalog::testcases::Protocol;
 use crate::front::config::OutputOptions;
 use crate::layout::{Layout, Role};
 use crate::orchestrate::error::{self, RunnerError};
+use crate::orchestrate::gate::{self, MachineGate};
 use crate::orchestrate::images::{self, Resolution};
 use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
@@ -53,6 +54,8 @@ pub struct Runner {
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
     compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
+    /// Tests share the machine, measurements have it alone.
+    gate: MachineGate,
     /// Where the built-in registry's `"build"` paths are relative to (a
     /// loaded registry's entries carry their file's directory).
     build_base: PathBuf,
@@ -74,6 +77,7 @@ impl Runner {
             seq: AtomicU64::new(0),
             impl_images: Mutex::default(),
             compliance: Mutex::default(),
+            gate: MachineGate::default(),
             build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         }
     }
@@ -89,8 +93,12 @@ impl Runner {
         d.join(trial.log_subdir())
     }
 
-    /// Runs one trial to its record; blocks the calling thread.
+    /// Runs one trial to its record; blocks the calling thread, also while
+    /// a measurement has the machine (or, for a measurement, until it has).
     pub fn run(&self, trial: &Trial) -> TrialRecord {
+        // Taken before the start time, so records of trials that shared the
+        // machine overlap and a measurement's overlaps none.
+        let _turn = self.gate.enter(gate::Use::of(trial.test));
         let start = epoch_now();
         let dir = self.log_dir_for(trial);
         let log = TrialLog::new(self.opts.debug);

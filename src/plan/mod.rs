@@ -239,7 +239,8 @@ impl Plan {
         })
     }
 
-    /// Every trial, pair by pair (client-major), tests before measurements.
+    /// Every trial: the tests pair by pair (client-major), then the
+    /// measurements pair by pair.
     pub fn trials(&self) -> Vec<Trial> {
         // Every name in servers/clients was checked against the registry.
         let shared: HashMap<&str, Arc<Implementation>> = self
@@ -249,18 +250,22 @@ impl Plan {
             .filter_map(|n| Some((n.as_str(), Arc::new(self.registry.get(n)?.clone()))))
             .collect();
         let mut out = Vec::with_capacity(self.trial_count().min(MAX_TRIALS) as usize);
-        for (s, c) in &self.pairs {
-            let (Some(server), Some(client)) = (shared.get(s.as_str()), shared.get(c.as_str()))
-            else {
-                continue;
-            };
-            for test in self.tests.iter().chain(&self.measurements) {
-                out.push(Trial {
-                    protocol: self.protocol,
-                    server: Arc::clone(server),
-                    client: Arc::clone(client),
-                    test,
-                });
+        // Measurements come after every test: each runs alone, so one met
+        // early would idle the other threads while it waits for the machine.
+        for tests in [&self.tests, &self.measurements] {
+            for (s, c) in &self.pairs {
+                let (Some(server), Some(client)) = (shared.get(s.as_str()), shared.get(c.as_str()))
+                else {
+                    continue;
+                };
+                for test in tests {
+                    out.push(Trial {
+                        protocol: self.protocol,
+                        server: Arc::clone(server),
+                        client: Arc::clone(client),
+                        test,
+                    });
+                }
             }
         }
         out
