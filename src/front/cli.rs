@@ -13,9 +13,10 @@ use crate::front::config::{load_registry, OutputOptions};
 use crate::front::harness::{results_of_run, write_json};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
+use crate::outcome::run::PlannedRun;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
-use crate::report::{self, ResultJson};
+use crate::report::{self, ResultJson, RunSpan};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -194,16 +195,20 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     );
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), false));
+    runner.begin_run(start, vec![PlannedRun::from(&plan)]);
     let workers = crate::front::values::workers_for(a.parallel, trials.len());
     let records = run_all(&runner, trials, workers);
     crate::orchestrate::cleanup::wait_if_interrupted();
+    let end = epoch_now();
+    runner.end_run(end);
     runner.shutdown();
-    let (results, notes) = results_of_run(
-        std::slice::from_ref(&plan),
-        &records,
-        &log_dir.display().to_string(),
-        start,
-    );
+    let log_dir_text = log_dir.display().to_string();
+    let span = RunSpan {
+        log_dir: &log_dir_text,
+        start_time: start,
+        end_time: end,
+    };
+    let (results, notes) = results_of_run(std::slice::from_ref(&plan), &records, span);
     for n in notes {
         println!("{n}");
     }
@@ -351,14 +356,10 @@ fn rebuild(
     json: Option<&std::path::Path>,
     markdown: bool,
 ) -> Result<i32, FrontError> {
-    let (records, problems) = report::collect_records(log_dir)?;
-    for p in &problems {
-        eprintln!("skipped: {p}");
+    let (results, notes) = rebuild_results(log_dir)?;
+    for n in notes {
+        println!("{n}");
     }
-    if records.is_empty() {
-        return Err(FrontError::NoRecords(log_dir.to_path_buf()));
-    }
-    let results = report::results_from_records(&records, &log_dir.display().to_string());
     print!(
         "{}",
         report::render_all(&results, markdown, report::colour_for_stdout())
@@ -367,6 +368,46 @@ fn rebuild(
         write_json(&results, path)?;
     }
     Ok(0)
+}
+
+/// What the live run printed, from its log directory: its run files' plans
+/// when it has them, else (older runners) what the records show.
+pub fn rebuild_results(
+    log_dir: &std::path::Path,
+) -> Result<(Vec<report::Results>, Vec<String>), FrontError> {
+    let found = report::read_log_dir(log_dir)?;
+    for p in &found.problems {
+        eprintln!("skipped: {p}");
+    }
+    if found.records.is_empty() {
+        return Err(FrontError::NoRecords(log_dir.to_path_buf()));
+    }
+    let text = log_dir.display().to_string();
+    if found.plans.is_empty() {
+        let mut results = report::results_from_records(&found.records, &text);
+        let mut notes = Vec::new();
+        for r in &mut results {
+            let sole: Vec<String> = [&r.servers, &r.clients]
+                .into_iter()
+                .filter(|l| l.len() == 1)
+                .map(|l| l[0].clone())
+                .collect();
+            notes.extend(r.apply_auto_unsupported(&sole));
+        }
+        return Ok((results, notes));
+    }
+    let last_end = found.records.iter().map(|r| r.end_time).fold(0.0, f64::max);
+    let first_start = found
+        .records
+        .iter()
+        .map(|r| r.start_time)
+        .fold(f64::INFINITY, f64::min);
+    let span = RunSpan {
+        log_dir: &text,
+        start_time: found.start_time.unwrap_or(first_start),
+        end_time: found.end_time.unwrap_or(last_end),
+    };
+    Ok(report::results_of_plans(&found.plans, &found.records, span))
 }
 
 fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {
@@ -412,6 +453,107 @@ mod tests {
         let e = parse(&["-f", "banana"]).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
         assert!(e.to_string().contains("banana"), "{e}");
+    }
+
+    /// A run of two servers × two clients: quic-go's handshake fails
+    /// against both clients (auto-unsupported), mvfst had no image (its
+    /// trials only in the run file).
+    fn live_run(dir: &std::path::Path) -> (Plan, Vec<TrialRecord>) {
+        use crate::catalog::registry::Registry;
+        use crate::outcome::run::{append, open_for_append, run_file_name, RunLine};
+        let sel = Selection {
+            servers: Some(vec!["quic-go".into(), "mvfst".into()]),
+            clients: Some(vec!["aioquic".into(), "ngtcp2".into()]),
+            tests: TestFilter::parse(Some("handshake,transfer")),
+            ..Default::default()
+        };
+        let plan = Plan::new(Protocol::Quic, Registry::embedded(Protocol::Quic), &sel).unwrap();
+        let (mut file, _) = open_for_append(dir, &run_file_name(100.0, 7)).unwrap();
+        let plans = vec![PlannedRun::from(&plan)];
+        append(
+            &mut file,
+            &RunLine::Plan {
+                start_time: 100.0,
+                plans,
+            },
+        )
+        .unwrap();
+        let mut records = Vec::new();
+        for t in plan.trials() {
+            let mut r = crate::report::tests::record(
+                &t.server.name,
+                &t.client.name,
+                t.test.name,
+                Outcome::Succeeded,
+            );
+            if t.server.name == "mvfst" {
+                r.outcome = Outcome::Unsupported;
+                r.reason = "mvfst (server): image unavailable".into();
+                append(&mut file, &RunLine::Trial(r.clone())).unwrap();
+            } else {
+                if t.test.name == "handshake" {
+                    r.outcome = Outcome::Failed;
+                }
+                r.write_to_dir(&dir.join(t.log_subdir())).unwrap();
+            }
+            records.push(r);
+        }
+        append(&mut file, &RunLine::End { end_time: 200.0 }).unwrap();
+        (plan, records)
+    }
+
+    #[test]
+    fn report_prints_what_the_live_run_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (plan, records) = live_run(dir.path());
+        let text = dir.path().display().to_string();
+        let span = RunSpan {
+            log_dir: &text,
+            start_time: 100.0,
+            end_time: 200.0,
+        };
+        let (live, live_notes) = results_of_run(std::slice::from_ref(&plan), &records, span);
+        let (rebuilt, notes) = rebuild_results(dir.path()).unwrap();
+        assert_eq!(notes, live_notes);
+        assert!(
+            notes.iter().any(|n| n.contains("client aioquic failed")),
+            "{notes:?}"
+        );
+        assert_eq!(
+            report::render_all(&rebuilt, false, false),
+            report::render_all(&live, false, false)
+        );
+        let json = |r: &[report::Results]| {
+            serde_json::to_string(&ResultJson::from_results(&r[0])).unwrap()
+        };
+        assert_eq!(json(&rebuilt), json(&live));
+        // The unavailable implementation's trials left no directory.
+        assert!(!dir.path().join("mvfst_aioquic").exists());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            3,
+            "two pair directories and the run file"
+        );
+    }
+
+    #[test]
+    fn two_records_of_one_trial_are_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, records) = live_run(dir.path());
+        let mut stale = records
+            .iter()
+            .find(|r| r.server == "mvfst")
+            .unwrap()
+            .clone();
+        stale.outcome = Outcome::Failed;
+        stale
+            .write_to_dir(&dir.path().join("mvfst_aioquic/handshake"))
+            .unwrap();
+        let e = rebuild_results(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("two records for mvfst_aioquic_handshake disagree"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,9 +10,10 @@ use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
 use crate::front::config::{harness_from_env, OutputOptions};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
+use crate::outcome::run::PlannedRun;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::Plan;
-use crate::report::{self, ResultJson, Results};
+use crate::report::{self, ResultJson, Results, RunSpan};
 
 /// Runs the harness; returns the process exit code.
 pub fn main() -> i32 {
@@ -33,17 +34,22 @@ pub fn main() -> i32 {
     };
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), plans.len() > 1));
+    if !args.list {
+        runner.begin_run(start, plans.iter().map(PlannedRun::from).collect());
+    }
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
     let trials = make_trials(&plans, &runner, &records);
     let conclusion = libtest_mimic::run(&args, trials);
     crate::orchestrate::cleanup::wait_if_interrupted();
+    let end = epoch_now();
+    runner.end_run(end);
     runner.shutdown();
 
     let records = records.lock().map(|r| r.clone()).unwrap_or_default();
     if !args.list && !records.is_empty() {
         // In JSON mode stdout belongs to the machine-readable stream.
         let to_stderr = matches!(args.format, Some(FormatSetting::Json));
-        if let Err(e) = summarize(&plans, &output, &records, start, to_stderr) {
+        if let Err(e) = summarize(&plans, &output, &records, (start, end), to_stderr) {
             eprintln!("interop harness: {e}");
             return 2;
         }
@@ -79,41 +85,31 @@ fn make_trials(
 }
 
 /// Results of the trials that ran, in plan order, with the auto-unsupported
-/// rule applied; one per protocol that ran anything.
+/// rule applied; one per protocol that ran anything. Built like
+/// `report LOGDIR` builds them from the run file, so both agree.
 pub fn results_of_run(
     plans: &[Plan],
     records: &[TrialRecord],
-    log_dir: &str,
-    start: f64,
+    span: RunSpan,
 ) -> (Vec<Results>, Vec<String>) {
-    let mut all = Vec::new();
-    let mut notes = Vec::new();
-    for plan in plans {
-        let mut r = Results::for_plan(plan, log_dir, start);
-        for rec in records.iter().filter(|rec| rec.protocol == plan.protocol) {
-            r.insert(rec);
-        }
-        r.retain_present();
-        if r.entries.is_empty() {
-            continue;
-        }
-        r.end_time = epoch_now();
-        let exempt: Vec<String> = plan.no_auto_unsupported.iter().cloned().collect();
-        notes.extend(r.apply_auto_unsupported(&exempt));
-        all.push(r);
-    }
-    (all, notes)
+    let planned: Vec<PlannedRun> = plans.iter().map(PlannedRun::from).collect();
+    report::results_of_plans(&planned, records, span)
 }
 
 fn summarize(
     plans: &[Plan],
     output: &OutputOptions,
     records: &[TrialRecord],
-    start: f64,
+    (start, end_time): (f64, f64),
     to_stderr: bool,
 ) -> Result<(), FrontError> {
     let log_dir = output.log_dir.display().to_string();
-    let (results, notes) = results_of_run(plans, records, &log_dir, start);
+    let span = RunSpan {
+        log_dir: &log_dir,
+        start_time: start,
+        end_time,
+    };
+    let (results, notes) = results_of_run(plans, records, span);
     let colour = !to_stderr && report::colour_for_stdout();
     let mut text = String::new();
     for note in notes {

@@ -20,6 +20,7 @@ use crate::orchestrate::error::{self, RunnerError};
 use crate::orchestrate::gate::{self, MachineGate};
 use crate::orchestrate::images::{self, Resolution};
 use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
+use crate::outcome::run::{self, PlannedRun, RunLine};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
 use crate::plan::Trial;
 
@@ -39,6 +40,12 @@ fn cache_cell<K: std::hash::Hash + Eq, T>(
     Ok(m.entry(key).or_default().clone())
 }
 
+/// How a trial ended: judged, or never run for want of an image.
+enum RunEnd {
+    Judged(Outcome, String),
+    ImageUnavailable(String),
+}
+
 /// A resolved implementation image.
 #[derive(Debug, Clone)]
 struct ImplImage {
@@ -56,6 +63,8 @@ pub struct Runner {
     compliance: Mutex<HashMap<(String, Role), Cached<trial::Compliance>>>,
     /// Tests share the machine, measurements have it alone.
     gate: MachineGate,
+    /// This process's run file, once `begin_run` opened it.
+    run_file: Mutex<Option<std::fs::File>>,
     /// Where the built-in registry's `"build"` paths are relative to (a
     /// loaded registry's entries carry their file's directory).
     build_base: PathBuf,
@@ -78,6 +87,7 @@ impl Runner {
             impl_images: Mutex::default(),
             compliance: Mutex::default(),
             gate: MachineGate::default(),
+            run_file: Mutex::default(),
             build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         }
     }
@@ -124,12 +134,22 @@ impl Runner {
             record.reason = format!("cannot create the log directory {}: {e}", dir.display());
             return record;
         }
-        let verdict = self
+        let end = self
             .rt
             .block_on(self.run_async(trial, &dir, &log, &mut record));
-        record.outcome = verdict.0;
-        record.reason = verdict.1;
         record.end_time = epoch_now();
+        let (outcome, reason, unavailable) = match end {
+            RunEnd::Judged(o, r) => (o, r, false),
+            RunEnd::ImageUnavailable(r) => (Outcome::Unsupported, r, true),
+        };
+        record.outcome = outcome;
+        record.reason = reason;
+        // A trial that never ran leaves a line in the run file, not a
+        // directory (thousands of them on a machine that lacks images).
+        if unavailable && self.append_to_run_file(&record) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return record;
+        }
         log.line(format!(
             "result: {}{}",
             record.outcome,
@@ -247,17 +267,16 @@ impl Runner {
         )
     }
 
-    /// Returns (outcome, reason).
     async fn run_async(
         &self,
         trial: &Trial,
         dir: &Path,
         log: &TrialLog,
         record: &mut TrialRecord,
-    ) -> (Outcome, String) {
+    ) -> RunEnd {
         let shared = match self.shared().await {
             Ok(s) => s,
-            Err(e) => return (Outcome::Failed, e.to_string()),
+            Err(e) => return RunEnd::Judged(Outcome::Failed, e.to_string()),
         };
         let docker = &shared.docker;
         let mut images = Images {
@@ -277,7 +296,7 @@ impl Runner {
                         images.client = i.image;
                     }
                 }
-                Err(e) => return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name)),
+                Err(e) => return RunEnd::ImageUnavailable(format!("{} ({role}): {e}", imp.name)),
             }
         }
         for role in Role::ENDPOINTS {
@@ -288,21 +307,65 @@ impl Runner {
                 )),
                 Ok(trial::Compliance::NotCompliant(why)) => {
                     log.line(format!("compliance check: {why}"));
-                    return (
+                    return RunEnd::Judged(
                         Outcome::Unsupported,
                         format!("skipped: not compliant: {why}"),
                     );
                 }
                 Err(e) => {
-                    return (
+                    return RunEnd::Judged(
                         Outcome::Failed,
                         format!("the {role} compliance check could not run: {e}"),
                     )
                 }
             }
         }
-        self.repetitions(trial, docker, &images, dir, log, record)
-            .await
+        let (outcome, reason) = self
+            .repetitions(trial, docker, &images, dir, log, record)
+            .await;
+        RunEnd::Judged(outcome, reason)
+    }
+
+    /// Starts this process's run file in the log directory: the plans, so
+    /// `report` can rebuild the matrix exactly as this run prints it.
+    pub fn begin_run(&self, start_time: f64, plans: Vec<PlannedRun>) {
+        let name = run::run_file_name(start_time, std::process::id());
+        let opened = run::open_for_append(&self.opts.log_dir, &name).and_then(|(mut f, path)| {
+            run::append(&mut f, &RunLine::Plan { start_time, plans })?;
+            Ok((f, path))
+        });
+        match opened {
+            Ok((f, _)) => {
+                if let Ok(mut slot) = self.run_file.lock() {
+                    *slot = Some(f);
+                }
+            }
+            Err(e) => eprintln!(
+                "interop-runner: cannot write the run file {name} in {}: {e}",
+                self.opts.log_dir.display()
+            ),
+        }
+    }
+
+    /// Closes the run file with the time the run's results carry.
+    pub fn end_run(&self, end_time: f64) {
+        let Ok(mut slot) = self.run_file.lock() else {
+            return;
+        };
+        if let Some(mut f) = slot.take() {
+            if let Err(e) = run::append(&mut f, &RunLine::End { end_time }) {
+                eprintln!("interop-runner: cannot finish the run file: {e}");
+            }
+        }
+    }
+
+    /// Whether the record went into the run file (false without one).
+    fn append_to_run_file(&self, record: &TrialRecord) -> bool {
+        let Ok(mut slot) = self.run_file.lock() else {
+            return false;
+        };
+        slot.as_mut()
+            .is_some_and(|f| run::append(f, &RunLine::Trial(record.clone())).is_ok())
     }
 
     async fn repetitions(

@@ -41,6 +41,14 @@ pub enum ReportError {
         test: String,
         earlier: Outcome,
     },
+    #[error("two records for {trial} disagree ({first} says {first_outcome}, {second} says {second_outcome}); remove the stale one")]
+    ConflictingRecords {
+        trial: String,
+        first: String,
+        first_outcome: Outcome,
+        second: String,
+        second_outcome: Outcome,
+    },
     #[error("no result.json files to merge")]
     NothingToMerge,
     #[error(transparent)]

@@ -2,36 +2,137 @@
 //! `trial.json`, so the matrix and result.json can be made again, also from
 //! log directories that several processes or machines wrote into.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::ReportError;
 use super::{Results, TestInfo};
 use crate::catalog::registry::Registry;
 use crate::catalog::testcases::{self, Protocol};
+use crate::outcome::run::{is_run_file, parse_run_file, PlannedRun};
 use crate::outcome::TrialRecord;
 
 /// Deep enough for `<root>/[webtransport/]<server>_<client>/<test>/[<rep>/]`.
 const MAX_DEPTH: usize = 5;
 
+/// Everything a log directory holds about its run(s).
+#[derive(Debug, Clone, Default)]
+pub struct LogDirContents {
+    /// Every trial's record: trial.json files and run-file lines.
+    pub records: Vec<TrialRecord>,
+    /// The plans of the run files; empty for log directories of older
+    /// runners, which kept none.
+    pub plans: Vec<PlannedRun>,
+    pub start_time: Option<f64>,
+    pub end_time: Option<f64>,
+    /// Files and lines that could not be read: reported, not fatal.
+    pub problems: Vec<String>,
+}
+
 /// Finds every trial record under `dir`, never following symlinks. Records
-/// that cannot be read are reported, not fatal.
+/// that cannot be read are reported, not fatal; two records for the same
+/// trial are an error, since which one is true cannot be known.
 pub fn collect_records(dir: &Path) -> Result<(Vec<TrialRecord>, Vec<String>), ReportError> {
+    let c = read_log_dir(dir)?;
+    Ok((c.records, c.problems))
+}
+
+/// Reads the trial records and run files of a log directory.
+pub fn read_log_dir(dir: &Path) -> Result<LogDirContents, ReportError> {
     if !dir.is_dir() {
         return Err(ReportError::NotADirectory(dir.to_path_buf()));
     }
     let mut files = Vec::new();
     walk(dir, 0, &mut files);
     files.sort();
-    let mut records = Vec::new();
-    let mut problems = Vec::new();
+    let mut out = LogDirContents::default();
+    let mut sources: Vec<(TrialRecord, String)> = Vec::new();
     for f in files {
         match TrialRecord::read(&f) {
-            Ok(r) => records.push(r),
-            Err(e) => problems.push(e.to_string()),
+            Ok(r) => sources.push((r, f.display().to_string())),
+            Err(e) => out.problems.push(e.to_string()),
         }
     }
-    Ok((records, problems))
+    for (path, name) in run_files(dir) {
+        let text = match crate::input::read_text(&path, crate::input::TEXT_LIMIT) {
+            Ok(t) => t,
+            Err(e) => {
+                out.problems.push(e.to_string());
+                continue;
+            }
+        };
+        let (run, problems) = parse_run_file(&text, &path.display().to_string());
+        out.problems.extend(problems);
+        out.plans.extend(run.plans);
+        out.start_time = min_opt(out.start_time, run.start_time);
+        out.end_time = max_opt(out.end_time, run.end_time);
+        sources.extend(run.trials.into_iter().map(|r| (r, name.clone())));
+    }
+    out.records = without_conflicts(sources)?;
+    Ok(out)
+}
+
+fn min_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The run files in the directory's root, sorted by name (start time).
+fn run_files(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(PathBuf, String)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            is_run_file(&name).then(|| (e.path(), name))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// One record per trial, or the first pair of records that disagree about
+/// one (identical copies count once).
+fn without_conflicts(sources: Vec<(TrialRecord, String)>) -> Result<Vec<TrialRecord>, ReportError> {
+    let mut seen: HashMap<(Protocol, String, String, String), (usize, String)> = HashMap::new();
+    let mut out: Vec<TrialRecord> = Vec::new();
+    for (r, source) in sources {
+        let key = (
+            r.protocol,
+            r.server.clone(),
+            r.client.clone(),
+            r.test.clone(),
+        );
+        match seen.get(&key) {
+            Some((i, _)) if out[*i] == r => continue,
+            Some((i, first)) => {
+                return Err(ReportError::ConflictingRecords {
+                    trial: crate::plan::trial_name(r.protocol, &r.server, &r.client, &r.test),
+                    first: first.clone(),
+                    first_outcome: out[*i].outcome,
+                    second: source,
+                    second_outcome: r.outcome,
+                })
+            }
+            None => {
+                seen.insert(key, (out.len(), source));
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {

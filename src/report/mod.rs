@@ -8,6 +8,7 @@
 mod error;
 mod logdir;
 mod matrix;
+mod planned;
 mod result_json;
 
 use std::collections::HashMap;
@@ -17,8 +18,9 @@ use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
 
 pub use error::ReportError;
-pub use logdir::{collect_records, results_from_records};
+pub use logdir::{collect_records, read_log_dir, results_from_records, LogDirContents};
 pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
+pub use planned::{results_of_plans, RunSpan};
 pub use result_json::{merge_result_files, ResultJson};
 
 /// Name, abbreviation and description of a column of results.

@@ -1,11 +1,15 @@
 //! A trial's result, and the small record each trial leaves in its log
-//! directory so runs split over processes or machines can be merged.
+//! directory so runs split over processes or machines can be merged; the
+//! run's own record ([`run`]) holds its plan and the trials that left no
+//! directory.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+pub mod run;
 
 /// Why a trial record could not be read back.
 #[derive(Debug, thiserror::Error)]
