@@ -49,6 +49,25 @@ pub enum ReportError {
         second: String,
         second_outcome: Outcome,
     },
+    #[error("{}: {list} lists \"{name}\" twice", path.display())]
+    DuplicateName {
+        path: PathBuf,
+        list: &'static str,
+        name: String,
+    },
+    #[error("{}: a result for test \"{name}\" ({abbr}) that the file's tests do not list", path.display())]
+    UnlistedTest {
+        path: PathBuf,
+        abbr: String,
+        name: String,
+    },
+    #[error("{}: the abbreviation {abbr} stands for both \"{first}\" and \"{second}\"", path.display())]
+    AbbreviationClash {
+        path: PathBuf,
+        abbr: String,
+        first: String,
+        second: String,
+    },
     #[error("no result.json files to merge")]
     NothingToMerge,
     #[error(transparent)]

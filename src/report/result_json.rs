@@ -40,7 +40,9 @@ pub struct ResultJson {
     pub servers: Vec<String>,
     pub clients: Vec<String>,
     pub urls: serde_json::Map<String, serde_json::Value>,
-    /// Keyed by abbreviation; tests and measurements.
+    /// Keyed by abbreviation; tests and measurements. A key given twice
+    /// is an error, not the last one silently kept.
+    #[serde(deserialize_with = "unique_keys")]
     pub tests: serde_json::Map<String, serde_json::Value>,
     pub quic_version: String,
     /// One list per (client, server), client-major.
@@ -123,6 +125,7 @@ impl ResultJson {
                 path: path.to_path_buf(),
                 source,
             })?;
+        parsed.check_names(path)?;
         let pairs = parsed.clients.len() * parsed.servers.len();
         if parsed.results.len() != pairs || parsed.measurements.len() != pairs {
             return Err(ReportError::WrongShape {
@@ -133,7 +136,56 @@ impl ResultJson {
                 found: parsed.results.len(),
             });
         }
+        parsed.check_columns(path)?;
         Ok(parsed)
+    }
+
+    /// No server or client listed twice: `results` is indexed by position,
+    /// so a repeated name would make two cells of one pair.
+    fn check_names(&self, path: &Path) -> Result<(), ReportError> {
+        for (list, names) in [("servers", &self.servers), ("clients", &self.clients)] {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(ReportError::DuplicateName {
+                    path: path.to_path_buf(),
+                    list,
+                    name: dup.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every result names a test of `tests` by its abbreviation and name.
+    fn check_columns(&self, path: &Path) -> Result<(), ReportError> {
+        let listed = |abbr: &str, name: &str| -> Result<(), ReportError> {
+            let known = self
+                .tests
+                .get(abbr)
+                .and_then(|v| v.get("name"))
+                .and_then(|n| n.as_str());
+            match known {
+                Some(n) if n == name => Ok(()),
+                Some(n) => Err(ReportError::AbbreviationClash {
+                    path: path.to_path_buf(),
+                    abbr: abbr.to_string(),
+                    first: n.to_string(),
+                    second: name.to_string(),
+                }),
+                None => Err(ReportError::UnlistedTest {
+                    path: path.to_path_buf(),
+                    abbr: abbr.to_string(),
+                    name: name.to_string(),
+                }),
+            }
+        };
+        for e in self.results.iter().flatten() {
+            listed(&e.abbr, &e.name)?;
+        }
+        for m in self.measurements.iter().flatten() {
+            listed(&m.abbr, &m.name)?;
+        }
+        Ok(())
     }
 
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
@@ -257,12 +309,57 @@ fn push_new(list: &mut Vec<String>, items: &[String]) {
     }
 }
 
-fn push_new_info(list: &mut Vec<TestInfo>, items: &[TestInfo]) {
+/// Adds the shard's columns; an abbreviation another shard used for a
+/// different test is an error (one of the two would be lost).
+fn push_new_info(
+    list: &mut Vec<TestInfo>,
+    items: &[TestInfo],
+    path: &Path,
+) -> Result<(), ReportError> {
     for i in items {
-        if !list.iter().any(|t| t.abbr == i.abbr) {
-            list.push(i.clone());
+        match list.iter().find(|t| t.abbr == i.abbr) {
+            Some(t) if t.name != i.name => {
+                return Err(ReportError::AbbreviationClash {
+                    path: path.to_path_buf(),
+                    abbr: i.abbr.clone(),
+                    first: t.name.clone(),
+                    second: i.name.clone(),
+                })
+            }
+            Some(_) => {}
+            None => list.push(i.clone()),
         }
     }
+    Ok(())
+}
+
+/// A JSON object whose keys must be unique.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of tests keyed by abbreviation")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!(
+                        "the abbreviation \"{k}\" is used for two tests"
+                    )));
+                }
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique)
 }
 
 /// Merges the result.json files of shards of one run. Servers, clients and
@@ -278,8 +375,8 @@ pub fn merge_result_files(paths: &[&Path]) -> Result<ResultJson, ReportError> {
         };
         push_new(&mut m.servers, &shard.servers);
         push_new(&mut m.clients, &shard.clients);
-        push_new_info(&mut m.tests, &shard.tests);
-        push_new_info(&mut m.measurements, &shard.measurements);
+        push_new_info(&mut m.tests, &shard.tests, path)?;
+        push_new_info(&mut m.measurements, &shard.measurements, path)?;
         for (k, v) in &shard.urls {
             if !m.urls.iter().any(|(n, _)| n == k) {
                 m.urls.push((k.clone(), v.clone()));
@@ -440,5 +537,70 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("expected 4 result lists"));
+    }
+
+    /// Edits a written result.json as text and merges it alone.
+    fn merge_edited(edit: impl Fn(&mut serde_json::Value)) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        let mut v = serde_json::to_value(ResultJson::from_results(&two_by_two())).unwrap();
+        edit(&mut v);
+        std::fs::write(&p, v.to_string()).unwrap();
+        merge_result_files(&[&p]).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn data_that_merge_would_drop_or_overwrite_is_an_error() {
+        let e = merge_edited(|v| {
+            v["servers"] = serde_json::json!(["quic-go", "quic-go"]);
+        });
+        assert!(e.contains("servers lists \"quic-go\" twice"), "{e}");
+        let e = merge_edited(|v| {
+            v["results"][0][0]["abbr"] = serde_json::json!("ZZ");
+        });
+        assert!(e.contains("that the file's tests do not list"), "{e}");
+        let e = merge_edited(|v| {
+            v["results"][0][0]["name"] = serde_json::json!("http3");
+        });
+        assert!(e.contains("stands for both"), "{e}");
+    }
+
+    #[test]
+    fn an_abbreviation_given_twice_in_one_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        let text = serde_json::to_string(&ResultJson::from_results(&two_by_two())).unwrap();
+        let twice = text.replacen(
+            "\"tests\":{",
+            "\"tests\":{\"H\":{\"name\":\"http3\",\"desc\":\"\"},",
+            1,
+        );
+        std::fs::write(&p, twice).unwrap();
+        let e = merge_result_files(&[&p]).unwrap_err().to_string();
+        assert!(e.contains("\"H\" is used for two tests"), "{e}");
+    }
+
+    #[test]
+    fn shards_that_use_one_abbreviation_for_two_tests_do_not_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = two_by_two();
+        let mut b = two_by_two();
+        b.clients = vec!["quinn".into()];
+        b.pairs.retain(|(_, c)| c == "quinn");
+        b.entries.retain(|k, _| k.1 == "quinn");
+        for t in &mut b.tests {
+            t.name = format!("{}-renamed", t.name);
+        }
+        let renamed: HashMap<_, _> = b
+            .entries
+            .drain()
+            .map(|((s, c, t), e)| ((s, c, format!("{t}-renamed")), e))
+            .collect();
+        b.entries = renamed;
+        let (pa, pb) = (dir.path().join("a.json"), dir.path().join("b.json"));
+        ResultJson::from_results(&a).write(&pa).unwrap();
+        ResultJson::from_results(&b).write(&pb).unwrap();
+        let e = merge_result_files(&[&pa, &pb]).unwrap_err().to_string();
+        assert!(e.contains("stands for both"), "{e}");
     }
 }
