@@ -16,6 +16,11 @@ pub mod run;
 pub enum RecordError {
     #[error(transparent)]
     Read(#[from] crate::input::InputError),
+    #[error("{}: not a valid trial record: {why}", path.display())]
+    Invalid {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("{}: not a trial record: {source}", path.display())]
     NotARecord {
         path: std::path::PathBuf,
@@ -131,10 +136,52 @@ impl TrialRecord {
 
     pub fn read(path: &Path) -> Result<TrialRecord, RecordError> {
         let text = crate::input::read_text(path, crate::input::TEXT_LIMIT)?;
-        serde_json::from_str(&text).map_err(|source| RecordError::NotARecord {
+        TrialRecord::parse(&text, path)
+    }
+
+    /// Parses and checks a record's text; `path` names it in errors. A
+    /// record's names end up in directory names, links and the terminal,
+    /// so they must be names the registry could hold.
+    pub fn parse(text: &str, path: &Path) -> Result<TrialRecord, RecordError> {
+        let r: TrialRecord =
+            serde_json::from_str(text).map_err(|source| RecordError::NotARecord {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        r.checked(path)
+    }
+
+    /// The record if its names and numbers are ones a run can produce.
+    pub fn checked(self, path: &Path) -> Result<TrialRecord, RecordError> {
+        let r = self;
+        let invalid = |why: String| RecordError::Invalid {
             path: path.to_path_buf(),
-            source,
-        })
+            why,
+        };
+        for name in [&r.server, &r.client] {
+            crate::catalog::fields::check_name(name).map_err(invalid)?;
+        }
+        let test_ok = |t: &str, max: usize| {
+            !t.is_empty()
+                && t.len() <= max
+                && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if !test_ok(&r.test, 64) || !test_ok(&r.abbr, 8) {
+            return Err(invalid(format!(
+                "test \"{}\" ({}) is not a test name and abbreviation",
+                r.test, r.abbr
+            )));
+        }
+        let values = r.measurement.iter().flat_map(|m| &m.values);
+        if !r.start_time.is_finite()
+            || !r.end_time.is_finite()
+            || values.clone().any(|v| !v.is_finite())
+        {
+            return Err(invalid(
+                "a time or measured value is not a finite number".to_string(),
+            ));
+        }
+        Ok(r)
     }
 
     /// The measurement column text of result.json.
@@ -157,6 +204,44 @@ pub fn epoch_now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_of_every_catalog_test_pass_the_check_and_odd_ones_do_not() {
+        use crate::catalog::testcases::{measurements, tests};
+        let p = Path::new("t.json");
+        for proto in [Protocol::Quic, Protocol::WebTransport] {
+            for t in tests(proto).iter().chain(measurements(proto)) {
+                let r = TrialRecord {
+                    protocol: proto,
+                    server: "quic-go".into(),
+                    client: "s2n-quic".into(),
+                    test: t.name.into(),
+                    abbr: t.abbr.into(),
+                    outcome: Outcome::Succeeded,
+                    reason: String::new(),
+                    measurement: None,
+                    start_time: 1.0,
+                    end_time: 2.0,
+                    images: BTreeMap::new(),
+                };
+                let text = serde_json::to_string(&r).unwrap();
+                assert_eq!(TrialRecord::parse(&text, p).unwrap(), r, "{}", t.name);
+                for (field, bad) in [
+                    ("server", "../etc"),
+                    ("client", "-x"),
+                    ("test", "a b"),
+                    ("abbr", "\u{1b}[2J"),
+                ] {
+                    let mut v = serde_json::to_value(&r).unwrap();
+                    v[field] = serde_json::json!(bad);
+                    let e = TrialRecord::parse(&v.to_string(), p).unwrap_err();
+                    assert!(matches!(e, RecordError::Invalid { .. }), "{field}: {e}");
+                }
+            }
+        }
+        let e = TrialRecord::parse("{\"protocol\":\"quic\"", p).unwrap_err();
+        assert!(matches!(e, RecordError::NotARecord { .. }), "{e}");
+    }
 
     #[test]
     fn a_record_path_that_is_no_regular_file_is_refused() {

@@ -138,7 +138,10 @@ pub fn parse_run_file(text: &str, name: &str) -> (RunFile, Vec<String>) {
                 run.start_time = Some(start_time);
                 run.plans.extend(plans);
             }
-            Ok(RunLine::Trial(r)) => run.trials.push(r),
+            Ok(RunLine::Trial(r)) => match r.checked(Path::new(name)) {
+                Ok(r) => run.trials.push(r),
+                Err(e) => problems.push(format!("line {}: {e}", i + 1)),
+            },
             Ok(RunLine::End { end_time }) => run.end_time = Some(end_time),
             Err(e) => problems.push(format!("{name} line {}: not a run record: {e}", i + 1)),
         }
