@@ -37,6 +37,18 @@ fn hostile() -> Implementation {
     }
 }
 
+/// An implementation whose image can be neither pulled nor built.
+fn unavailable() -> Implementation {
+    Implementation {
+        name: "gone".into(),
+        image: "interop-runner/test-gone:never-built".into(),
+        url: String::new(),
+        role: Role::Both,
+        build: None,
+        build_base: None,
+    }
+}
+
 fn test(name: &str) -> &'static TestCase {
     testcases::find(Protocol::Quic, name).expect("in the catalog")
 }
@@ -105,6 +117,7 @@ fn real_trials_hostile_clients_and_no_leftovers() {
         ..Default::default()
     };
     let runner = Arc::new(Runner::new(opts, false));
+    runner.begin_run(interop_runner::outcome::epoch_now(), Vec::new());
     // A timeout far shorter than the catalog's, on a client that hangs.
     let hang: &'static TestCase = Box::leak(Box::new(TestCase {
         timeout: Duration::from_secs(8),
@@ -133,8 +146,10 @@ fn real_trials_hostile_clients_and_no_leftovers() {
             trial(go.clone(), hostile(), test("transfer")),
             trial(go.clone(), hostile(), hang),
             trial(go.clone(), go.clone(), goodput),
+            trial(go.clone(), unavailable(), test("handshake")),
         ],
     );
+    runner.end_run(interop_runner::outcome::epoch_now());
     runner.shutdown();
     let get = |n: &str| {
         records
@@ -213,6 +228,20 @@ fn real_trials_hostile_clients_and_no_leftovers() {
     assert!(
         output.contains(&link.reason),
         "output.txt says why it failed"
+    );
+
+    // A trial that never ran leaves a line in the run file, no directory.
+    let gone = get("quic-go_gone_handshake");
+    assert_eq!(gone.outcome, Outcome::Unsupported, "{}", gone.reason);
+    assert!(!logs.path().join("quic-go_gone").exists());
+    let contents = interop_runner::report::read_log_dir(logs.path()).unwrap();
+    assert!(
+        contents.records.iter().any(|r| r.client == "gone"
+            && r.test == "handshake"
+            && r.outcome == Outcome::Unsupported
+            && r.reason == gone.reason),
+        "the run file holds the unavailable trial: {:?}",
+        contents.problems
     );
 
     let measured = get("quic-go_quic-go_goodput");
