@@ -233,7 +233,10 @@ fn real_trials_hostile_clients_and_no_leftovers() {
     // A trial that never ran leaves a line in the run file, no directory.
     let gone = get("quic-go_gone_handshake");
     assert_eq!(gone.outcome, Outcome::Unsupported, "{}", gone.reason);
-    assert!(!logs.path().join("quic-go_gone").exists());
+    assert!(
+        !logs.path().join("quic-go_gone").exists(),
+        "no directory for a trial that never ran"
+    );
     let contents = interop_runner::report::read_log_dir(logs.path()).unwrap();
     assert!(
         contents.records.iter().any(|r| r.client == "gone"

@@ -130,10 +130,6 @@ impl Runner {
             // A re-run replaces that trial's earlier logs, nothing else.
             let _ = std::fs::remove_dir_all(&dir);
         }
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            record.reason = format!("cannot create the log directory {}: {e}", dir.display());
-            return record;
-        }
         let end = self
             .rt
             .block_on(self.run_async(trial, &dir, &log, &mut record));
@@ -147,7 +143,6 @@ impl Runner {
         // A trial that never ran leaves a line in the run file, not a
         // directory (thousands of them on a machine that lacks images).
         if unavailable && self.append_to_run_file(&record) {
-            let _ = std::fs::remove_dir_all(&dir);
             return record;
         }
         log.line(format!(
@@ -298,6 +293,13 @@ impl Runner {
                 }
                 Err(e) => return RunEnd::ImageUnavailable(format!("{} ({role}): {e}", imp.name)),
             }
+        }
+        // Made only now: a trial whose image cannot be had leaves none.
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return RunEnd::Judged(
+                Outcome::Failed,
+                format!("cannot create the log directory {}: {e}", dir.display()),
+            );
         }
         for role in Role::ENDPOINTS {
             let id = record.images.get(role.name()).cloned().unwrap_or_default();
