@@ -202,7 +202,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
         start,
     );
     for n in notes {
-        println!("{n}");
+        println!("{}", report::escape::terminal(&n));
     }
     print!(
         "{}",
@@ -238,7 +238,7 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
                     let why = if rec.reason.is_empty() {
                         String::new()
                     } else {
-                        format!(": {}", rec.reason)
+                        format!(": {}", report::escape::terminal(&rec.reason))
                     };
                     eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
                     if let Ok(mut r) = records.lock() {

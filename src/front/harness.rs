@@ -64,10 +64,11 @@ fn make_trials(
             let records = Arc::clone(records);
             Trial::ignorable_test(t.name(), move || {
                 let rec = runner.run(&t);
+                let reason = report::escape::terminal(&rec.reason).into_owned();
                 let result = match rec.outcome {
                     Outcome::Succeeded => Ok(Completion::Completed),
-                    Outcome::Unsupported => Ok(Completion::ignored_with(&rec.reason)),
-                    Outcome::Failed => Err(Failed::from(&rec.reason)),
+                    Outcome::Unsupported => Ok(Completion::ignored_with(reason)),
+                    Outcome::Failed => Err(Failed::from(reason)),
                 };
                 if let Ok(mut r) = records.lock() {
                     r.push(rec);
@@ -117,7 +118,7 @@ fn summarize(
     let colour = !to_stderr && report::colour_for_stdout();
     let mut text = String::new();
     for note in notes {
-        text.push_str(&note);
+        text.push_str(&report::escape::terminal(&note));
         text.push('\n');
     }
     text.push_str(&report::render_all(&results, output.markdown, colour));

@@ -106,6 +106,12 @@ impl Runner {
             start_time: start,
             end_time: start,
             images: BTreeMap::new(),
+            unavailable: None,
+            earlier_failures: Vec::new(),
+            log_path: dir
+                .strip_prefix(&self.opts.log_dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         };
         if dir.exists() {
             // A re-run replaces that trial's earlier logs, nothing else.
@@ -268,7 +274,10 @@ impl Runner {
                         images.client = i.image;
                     }
                 }
-                Err(e) => return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name)),
+                Err(e) => {
+                    record.unavailable = Some(imp.name.clone());
+                    return (Outcome::Unsupported, format!("{} ({role}): {e}", imp.name));
+                }
             }
         }
         for role in Role::ENDPOINTS {
@@ -279,9 +288,15 @@ impl Runner {
                 )),
                 Ok(trial::Compliance::NotCompliant(why)) => {
                     log.line(format!("compliance check: {why}"));
+                    let imp = if role == Role::Server {
+                        &trial.server
+                    } else {
+                        &trial.client
+                    };
+                    record.unavailable = Some(imp.name.clone());
                     return (
                         Outcome::Unsupported,
-                        format!("skipped: not compliant: {why}"),
+                        format!("{} ({role}) skipped: not compliant: {why}", imp.name),
                     );
                 }
                 Err(e) => {

@@ -5,7 +5,9 @@
 //! log directory. Output: the matrix text and result.json, the reference's
 //! exact fields.
 
+mod absent;
 mod error;
+pub mod escape;
 mod logdir;
 mod matrix;
 mod result_json;
@@ -16,9 +18,13 @@ use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
 
+pub use absent::NotRun;
 pub use error::ReportError;
 pub use logdir::{collect_records, results_from_records};
-pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
+pub use matrix::{
+    colour_for_stdout, render_all, render_all_at, render_markdown, render_terminal, screen_width,
+    DEFAULT_WIDTH, FLAKY_SYMBOL,
+};
 pub use result_json::{merge_result_files, ResultJson};
 
 /// Name, abbreviation and description of a column of results.
@@ -46,6 +52,23 @@ pub struct Entry {
     pub reason: String,
     /// Measurement text, `mean (± stdev) unit`.
     pub details: String,
+    /// Passed only on a retry.
+    pub flaky: bool,
+    /// The implementation that could not be used: the trial never ran.
+    pub unavailable: Option<String>,
+}
+
+impl Entry {
+    /// An entry known only by its outcome (read back from result.json).
+    pub fn of(outcome: Outcome, details: String) -> Entry {
+        Entry {
+            outcome,
+            reason: String::new(),
+            details,
+            flaky: false,
+            unavailable: None,
+        }
+    }
 }
 
 /// All results of one protocol's run, in the order they are presented.
@@ -102,6 +125,8 @@ impl Results {
                 outcome: rec.outcome,
                 reason: rec.reason.clone(),
                 details: rec.details(),
+                flaky: rec.is_flaky(),
+                unavailable: rec.unavailable.clone(),
             },
         );
     }
@@ -235,6 +260,9 @@ pub(crate) mod tests {
             start_time: 10.0,
             end_time: 20.0,
             images: Default::default(),
+            unavailable: None,
+            earlier_failures: Vec::new(),
+            log_path: String::new(),
         }
     }
 

@@ -161,11 +161,7 @@ impl ResultJson {
                             client: client.clone(),
                             test: e.name.clone(),
                         })?;
-                    let entry = Entry {
-                        outcome,
-                        reason: String::new(),
-                        details: String::new(),
-                    };
+                    let entry = Entry::of(outcome, String::new());
                     entries.insert((server.clone(), client.clone(), e.name.clone()), entry);
                 }
                 for m in &self.measurements[i] {
@@ -177,11 +173,7 @@ impl ResultJson {
                             client: client.clone(),
                             test: m.name.clone(),
                         })?;
-                    let entry = Entry {
-                        outcome,
-                        reason: String::new(),
-                        details: m.details.clone(),
-                    };
+                    let entry = Entry::of(outcome, m.details.clone());
                     entries.insert((server.clone(), client.clone(), m.name.clone()), entry);
                 }
                 i += 1;
