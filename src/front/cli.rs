@@ -3,7 +3,6 @@
 //! traces.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, Parser, Subcommand};
@@ -11,9 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::testcases::{self, Protocol};
 use crate::front::config::{load_registry, OutputOptions};
 use crate::front::harness::{results_of_run, write_json};
+use crate::front::progress::Progress;
+use crate::front::reports::{outcome_notes, run_failed, run_trial, write_reports, ReportOptions};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
-use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::outcome::{epoch_now, TrialRecord};
 use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
 use crate::report::{self, ResultJson};
 
@@ -79,6 +80,37 @@ pub struct RunArgs {
     /// Another implementations registry file instead of the built-in one.
     #[arg(long)]
     pub implementations: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+/// Reports beyond the matrix and result.json, and how outcomes count.
+#[derive(Args, Debug, Default)]
+pub struct ReportArgs {
+    /// Write JUnit XML (one testcase per trial) to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML report to this file (links into the log directory).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Expected outcomes (an earlier result.json): fail only where an outcome
+    /// got worse than expected, and say what got better.
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+    /// Run a failed trial again up to N times; a pass on a retry is reported as flaky.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+}
+
+impl ReportArgs {
+    fn options(&self) -> Result<ReportOptions, FrontError> {
+        ReportOptions::new(
+            self.junit.clone(),
+            self.html.clone(),
+            self.expect.as_deref(),
+            self.retries,
+        )
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +131,9 @@ pub enum Command {
         json: Option<PathBuf>,
         #[arg(short = 'm', long)]
         markdown: bool,
+        /// Also write JUnit XML, an HTML report, or judge against expectations.
+        #[command(flatten)]
+        reports: ReportArgs,
     },
     /// Merge the result.json files of shards of one run into one.
     Merge {
@@ -128,7 +163,10 @@ pub fn main() -> i32 {
             log_dir,
             json,
             markdown,
-        }) => rebuild(&log_dir, json.as_deref(), markdown),
+            reports,
+        }) => reports
+            .options()
+            .and_then(|o| rebuild(&log_dir, json.as_deref(), markdown, &o)),
         Some(Command::Merge { output, inputs }) => merge(&output, &inputs),
         Some(Command::Trace { file, keylog, json }) => trace(&file, &keylog, json),
     };
@@ -181,6 +219,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
         json: a.json.clone(),
         markdown: a.markdown,
         debug: a.debug,
+        reports: a.reports.options()?,
     };
     let trials = plan.trials();
     eprintln!(
@@ -192,7 +231,8 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     );
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), false));
-    let records = run_all(&runner, trials, a.parallel.max(1));
+    let opts = Arc::new(output.reports.clone());
+    let records = run_all(&runner, trials, a.parallel.max(1), &opts);
     crate::orchestrate::cleanup::wait_if_interrupted();
     runner.shutdown();
     let (results, notes) = results_of_run(
@@ -208,39 +248,44 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
         "{}",
         report::render_all(&results, a.markdown, report::colour_for_stdout())
     );
+    for note in outcome_notes(&records, &opts) {
+        println!("{}", report::escape::terminal(&note));
+    }
     if let Some(path) = &a.json {
         write_json(&results, path)?;
     }
-    let failed = records
-        .iter()
-        .filter(|r| r.outcome == Outcome::Failed)
-        .count();
-    Ok(i32::from(failed > 0))
+    write_reports(&results, &records, &opts, a.json.as_deref(), &log_dir)?;
+    Ok(i32::from(run_failed(&records, &opts)))
 }
 
-/// Runs trials on `parallel` threads; prints one line per finished trial.
-fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<TrialRecord> {
+/// Runs trials on `parallel` threads; prints one line per finished trial
+/// and, on a terminal, a progress line under them.
+fn run_all(
+    runner: &Arc<Runner>,
+    trials: Vec<Trial>,
+    parallel: usize,
+    opts: &Arc<ReportOptions>,
+) -> Vec<TrialRecord> {
+    let progress = Arc::new(Progress::new(trials.len()));
     let queue = Arc::new(Mutex::new(
         trials
             .into_iter()
             .collect::<std::collections::VecDeque<_>>(),
     ));
     let records = Arc::new(Mutex::new(Vec::new()));
-    let done = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..parallel)
         .map(|_| {
-            let (queue, records, runner, done) =
-                (queue.clone(), records.clone(), runner.clone(), done.clone());
+            let (queue, records, runner, progress, opts) = (
+                queue.clone(),
+                records.clone(),
+                runner.clone(),
+                progress.clone(),
+                opts.clone(),
+            );
             std::thread::spawn(move || {
                 while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let rec = runner.run(&t);
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    let why = if rec.reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", report::escape::terminal(&rec.reason))
-                    };
-                    eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
+                    let rec = run_trial(&runner, &t, &opts);
+                    progress.finished(&rec, &opts);
                     if let Ok(mut r) = records.lock() {
                         r.push(rec);
                     }
@@ -251,6 +296,7 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
     for w in workers {
         let _ = w.join();
     }
+    progress.clear();
     let out = records.lock().map(|r| r.clone()).unwrap_or_default();
     out
 }
@@ -347,6 +393,7 @@ fn rebuild(
     log_dir: &std::path::Path,
     json: Option<&std::path::Path>,
     markdown: bool,
+    opts: &ReportOptions,
 ) -> Result<i32, FrontError> {
     let (records, problems) = report::collect_records(log_dir)?;
     for p in &problems {
@@ -360,10 +407,16 @@ fn rebuild(
         "{}",
         report::render_all(&results, markdown, report::colour_for_stdout())
     );
+    for note in outcome_notes(&records, opts) {
+        println!("{}", report::escape::terminal(&note));
+    }
     if let Some(path) = json {
         write_json(&results, path)?;
     }
-    Ok(0)
+    write_reports(&results, &records, opts, json, log_dir)?;
+    // Only with expectations does a rebuilt report judge the run.
+    let failed = opts.expect.is_some() && run_failed(&records, opts);
+    Ok(i32::from(failed))
 }
 
 fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {

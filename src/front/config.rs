@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::catalog::registry::Registry;
 use crate::catalog::testcases::Protocol;
+use crate::front::reports::ReportOptions;
 use crate::front::FrontError;
 use crate::plan::{parse_replace, split_list, Plan, PlanError, Selection, TestFilter};
 
@@ -59,6 +60,8 @@ pub struct OutputOptions {
     pub json: Option<PathBuf>,
     pub markdown: bool,
     pub debug: bool,
+    /// JUnit, HTML, expectations, retries (`front::reports`).
+    pub reports: ReportOptions,
 }
 
 /// `logs_<local time>`, the reference's default log directory name.
@@ -73,6 +76,13 @@ pub fn default_log_dir() -> PathBuf {
         now.minute(),
         now.second()
     ))
+}
+
+/// Under cargo-nextest every trial is its own process: they share one
+/// log directory named after the nextest run, not one per second.
+fn nextest_log_dir(get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let id = get("NEXTEST_RUN_ID").filter(|s| !s.is_empty())?;
+    Some(PathBuf::from(format!("logs_nextest_{id}")))
 }
 
 fn truthy(v: &str) -> bool {
@@ -128,6 +138,7 @@ pub fn harness_from_env(
         log_dir: get("INTEROP_LOG_DIR")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
+            .or_else(|| nextest_log_dir(&get))
             .unwrap_or_else(default_log_dir),
         save_files: get("INTEROP_SAVE_FILES").is_some_and(|v| truthy(&v)),
         json: get("INTEROP_JSON")
@@ -135,6 +146,7 @@ pub fn harness_from_env(
             .map(PathBuf::from),
         markdown: get("INTEROP_MARKDOWN").is_some_and(|v| truthy(&v)),
         debug: get("INTEROP_DEBUG").is_some_and(|v| truthy(&v)),
+        reports: ReportOptions::from_env(&get)?,
     };
     Ok((plans, output))
 }

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
 
 use crate::front::config::{harness_from_env, OutputOptions};
+use crate::front::reports::{outcome_notes, run_trial, write_reports, ReportOptions};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::Plan;
-use crate::report::{self, ResultJson, Results};
+use crate::report::{self, Against, ResultJson, Results};
 
 /// Runs the harness; returns the process exit code.
 pub fn main() -> i32 {
@@ -34,7 +35,8 @@ pub fn main() -> i32 {
     let start = epoch_now();
     let runner = Arc::new(Runner::new(output.clone(), plans.len() > 1));
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
-    let trials = make_trials(&plans, &runner, &records);
+    let opts = Arc::new(output.reports.clone());
+    let trials = make_trials(&plans, &runner, &records, &opts);
     let conclusion = libtest_mimic::run(&args, trials);
     crate::orchestrate::cleanup::wait_if_interrupted();
     runner.shutdown();
@@ -55,6 +57,7 @@ fn make_trials(
     plans: &[Plan],
     runner: &Arc<Runner>,
     records: &Arc<Mutex<Vec<TrialRecord>>>,
+    opts: &Arc<ReportOptions>,
 ) -> Vec<Trial> {
     plans
         .iter()
@@ -62,13 +65,24 @@ fn make_trials(
         .map(|t| {
             let runner = Arc::clone(runner);
             let records = Arc::clone(records);
+            let opts = Arc::clone(opts);
             Trial::ignorable_test(t.name(), move || {
-                let rec = runner.run(&t);
+                let rec = run_trial(&runner, &t, &opts);
                 let reason = report::escape::terminal(&rec.reason).into_owned();
-                let result = match rec.outcome {
-                    Outcome::Succeeded => Ok(Completion::Completed),
-                    Outcome::Unsupported => Ok(Completion::ignored_with(reason)),
-                    Outcome::Failed => Err(Failed::from(reason)),
+                if rec.is_flaky() {
+                    eprintln!(
+                        "{}: flaky, passed on attempt {} after: {}",
+                        t.name(),
+                        rec.earlier_failures.len() + 1,
+                        report::escape::terminal(&rec.earlier_failures.join(" | "))
+                    );
+                }
+                let result = match (rec.outcome, opts.against(&rec)) {
+                    (Outcome::Succeeded, _) => Ok(Completion::Completed),
+                    (Outcome::Unsupported, _) => Ok(Completion::ignored_with(reason)),
+                    // With expectations, a failure they expect is no failure of this run.
+                    (Outcome::Failed, Against::KnownFailure) => Ok(Completion::Completed),
+                    (Outcome::Failed, _) => Err(Failed::from(reason)),
                 };
                 if let Ok(mut r) = records.lock() {
                     r.push(rec);
@@ -122,6 +136,10 @@ fn summarize(
         text.push('\n');
     }
     text.push_str(&report::render_all(&results, output.markdown, colour));
+    for note in outcome_notes(records, &output.reports) {
+        text.push_str(&report::escape::terminal(&note));
+        text.push('\n');
+    }
     text.push_str(&format!("logs: {log_dir}\n"));
     if to_stderr {
         eprint!("{text}");
@@ -132,7 +150,13 @@ fn summarize(
     if let Some(path) = &output.json {
         write_json(&results, path)?;
     }
-    Ok(())
+    write_reports(
+        &results,
+        records,
+        &output.reports,
+        output.json.as_deref(),
+        &output.log_dir,
+    )
 }
 
 /// Writes result.json; with several protocols, one file each, the

@@ -6,8 +6,12 @@
 //! exact fields.
 
 mod absent;
+mod details;
 mod error;
 pub mod escape;
+mod expect;
+mod html;
+mod junit;
 mod logdir;
 mod matrix;
 mod result_json;
@@ -19,7 +23,11 @@ use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
 
 pub use absent::NotRun;
+pub use details::{details, details_path, write_details, Details, TrialDetails};
 pub use error::ReportError;
+pub use expect::{Against, Expectations};
+pub use html::{render_html, write_html};
+pub use junit::{junit_report, write_junit};
 pub use logdir::{collect_records, results_from_records};
 pub use matrix::{
     colour_for_stdout, render_all, render_all_at, render_markdown, render_terminal, screen_width,
@@ -147,6 +155,22 @@ impl Results {
         self.measurements.retain(|t| has("", "", Some(&t.name)));
         let names: Vec<&String> = self.servers.iter().chain(&self.clients).collect();
         self.urls.retain(|(n, _)| names.contains(&n));
+    }
+
+    /// Every (server, client, test) that has an entry, in result.json's
+    /// order: clients, then servers, then tests and measurements.
+    pub fn trial_keys(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for client in &self.clients {
+            for server in &self.servers {
+                for t in self.tests.iter().chain(&self.measurements) {
+                    if self.get(server, client, &t.name).is_some() {
+                        out.push((server.clone(), client.clone(), t.name.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn get(&self, server: &str, client: &str, test: &str) -> Option<&Entry> {
