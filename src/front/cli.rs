@@ -141,6 +141,10 @@ pub enum Command {
         output: PathBuf,
         #[arg(required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
+        /// Implementations exempt from auto-unsupported, which the merge
+        /// applies across shards (a per-server shard cannot apply it for clients).
+        #[arg(short = 'n', long = "no-auto-unsupported")]
+        no_auto_unsupported: Option<String>,
     },
     /// Decode (and with key logs decrypt) the QUIC packets of a pcap or pcapng file.
     Trace {
@@ -167,7 +171,18 @@ pub fn main() -> i32 {
         }) => reports
             .options()
             .and_then(|o| rebuild(&log_dir, json.as_deref(), markdown, &o)),
-        Some(Command::Merge { output, inputs }) => merge(&output, &inputs),
+        Some(Command::Merge {
+            output,
+            inputs,
+            no_auto_unsupported,
+        }) => merge(
+            &output,
+            &inputs,
+            &no_auto_unsupported
+                .as_deref()
+                .map(split_list)
+                .unwrap_or_default(),
+        ),
         Some(Command::Trace { file, keylog, json }) => trace(&file, &keylog, json),
     };
     match result {
@@ -419,9 +434,16 @@ fn rebuild(
     Ok(i32::from(failed))
 }
 
-fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {
+fn merge(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+    exempt: &[String],
+) -> Result<i32, FrontError> {
     let refs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let merged: ResultJson = report::merge_result_files(&refs)?;
+    let (merged, notes): (ResultJson, Vec<String>) = report::merge_shards(&refs, exempt)?;
+    for n in notes {
+        eprintln!("{}", report::escape::terminal(&n));
+    }
     merged.write(output).map_err(|source| FrontError::Write {
         path: output.to_path_buf(),
         source,

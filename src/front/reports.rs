@@ -11,20 +11,6 @@ use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Trial;
 use crate::report::{self, Against, Expectations, Results};
 
-/// The harness's variables for these options (README table).
-pub const REPORT_ENV_VARS: &[(&str, &str)] = &[
-    ("INTEROP_JUNIT", "--junit: write JUnit XML here"),
-    ("INTEROP_HTML", "--html: write the HTML report here"),
-    (
-        "INTEROP_EXPECT",
-        "--expect: a result.json of expected outcomes",
-    ),
-    (
-        "INTEROP_RETRIES",
-        "--retries: run a failed trial again up to N times",
-    ),
-];
-
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
     pub junit: Option<PathBuf>,

@@ -230,4 +230,14 @@ mod tests {
             "{xml}"
         );
     }
+
+    #[test]
+    fn junit_and_result_json_of_a_real_run_agree_on_every_trial() {
+        let records = crate::report::shards::tests::real_run();
+        let mut results = crate::report::results_from_records(&records, "logs");
+        for r in &mut results {
+            r.apply_auto_unsupported(&[]);
+        }
+        assert_eq!(assert_agree(&results, &records), records.len());
+    }
 }

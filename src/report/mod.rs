@@ -15,6 +15,7 @@ mod junit;
 mod logdir;
 mod matrix;
 mod result_json;
+mod shards;
 
 use std::collections::HashMap;
 
@@ -34,6 +35,7 @@ pub use matrix::{
     DEFAULT_WIDTH, FLAKY_SYMBOL,
 };
 pub use result_json::{merge_result_files, ResultJson};
+pub use shards::merge_shards;
 
 /// Name, abbreviation and description of a column of results.
 #[derive(Debug, Clone, PartialEq, Eq)]

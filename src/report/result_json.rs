@@ -145,7 +145,7 @@ impl ResultJson {
     }
 
     /// Back into a results table (every pair of clients × servers).
-    fn to_results(&self, path: &Path) -> Result<Results, ReportError> {
+    pub(crate) fn to_results(&self, path: &Path) -> Result<Results, ReportError> {
         let (tests, measurements) = self.test_columns();
         let mut entries = HashMap::new();
         let mut i = 0;
