@@ -94,12 +94,27 @@ fn the_report_of_a_real_run_renders_in_headless_chromium() {
 
     let dom = String::from_utf8(browser(&["--dump-dom"], &html).stdout).unwrap();
     assert!(dom.contains("<h1>Interop results</h1>"), "{dom}");
+    // Implementations that never ran are listed once, not as badges.
+    let (never, ran): (Vec<&TrialRecord>, Vec<&TrialRecord>) =
+        records.iter().partition(|r| r.unavailable.is_some());
+    assert!(
+        !never.is_empty(),
+        "the fixture has an unavailable implementation"
+    );
+    for rec in &never {
+        let name = rec.unavailable.as_deref().unwrap();
+        assert_eq!(
+            dom.matches(&format!("<li><b>{name}</b>")).count(),
+            1,
+            "{name}"
+        );
+    }
     assert_eq!(
         dom.matches("data-trial=").count(),
-        records.len(),
+        ran.len(),
         "one badge per trial"
     );
-    for rec in &records {
+    for rec in &ran {
         let name = rec.trial_name();
         assert!(dom.contains(&format!("data-trial=\"{name}\"")), "{name}");
         let link = format!("/{}/output.txt\"", rec.log_path_or_default());
@@ -110,15 +125,12 @@ fn the_report_of_a_real_run_renders_in_headless_chromium() {
     // (failed and unsupported together: the auto-unsupported rule may
     // turn one into the other)
     let shown = |o: &str| dom.matches(&format!("data-outcome=\"{o}\"")).count();
-    let passed = records
+    let passed = ran
         .iter()
         .filter(|r| r.outcome == Outcome::Succeeded)
         .count();
     assert_eq!(shown("succeeded") + shown("flaky"), passed);
-    assert_eq!(
-        shown("failed") + shown("unsupported"),
-        records.len() - passed
-    );
+    assert_eq!(shown("failed") + shown("unsupported"), ran.len() - passed);
     if let Some(failed) = records.iter().find(|r| r.outcome == Outcome::Failed) {
         // the reason is on the badge (hover) and in the table of problems
         let first_words: String = failed.reason.chars().take(30).collect();
@@ -127,9 +139,12 @@ fn the_report_of_a_real_run_renders_in_headless_chromium() {
             "{first_words}"
         );
     }
-    // relative links resolve inside the log directory
-    let logs_link = dom.split("href=\"").nth(1).unwrap();
-    assert!(!logs_link.starts_with("http") && !logs_link.starts_with('/'));
+    // every link is relative and leads to a file or directory of the run
+    for link in dom.split("href=\"").skip(1) {
+        let link = &link[..link.find('"').unwrap()];
+        assert!(!link.contains("://") && !link.starts_with('/'), "{link}");
+        assert!(out.path().join(link).exists(), "{link} leads nowhere");
+    }
     // self-contained: nothing fetched
     assert!(
         !dom.contains("src=\"http") && !dom.contains("<link "),

@@ -71,13 +71,17 @@ impl ReportOptions {
 pub fn run_trial(runner: &Runner, trial: &Trial, opts: &ReportOptions) -> TrialRecord {
     let dir = runner.log_dir_for(trial);
     let mut earlier: Vec<String> = Vec::new();
+    let mut first_start: Option<f64> = None;
     loop {
         let mut rec = runner.run(trial);
+        let start = *first_start.get_or_insert(rec.start_time);
         let again = rec.outcome == Outcome::Failed
             && earlier.len() < opts.retries as usize
             && opts.against(&rec) != Against::KnownFailure;
         if !again {
             if !earlier.is_empty() {
+                // The trial's time is every attempt's.
+                rec.start_time = start;
                 rec.earlier_failures = earlier;
                 if let Err(e) = rec.write_to_dir(&dir) {
                     eprintln!("cannot rewrite the trial record in {}: {e}", dir.display());

@@ -14,6 +14,17 @@ pub struct NotRun {
     pub reason: String,
 }
 
+impl NotRun {
+    /// The reason without the `<name> (<role>): ` the runner starts it
+    /// with, since the list names the implementation already.
+    pub fn why(&self) -> &str {
+        let rest = self.reason.strip_prefix(self.name.as_str());
+        rest.and_then(|r| r.strip_prefix(" ("))
+            .and_then(|r| r.split_once("): "))
+            .map_or(self.reason.as_str(), |(_, why)| why)
+    }
+}
+
 impl Results {
     /// Implementations marked unavailable whose every trial (as server or
     /// client) did not run, in the order servers then clients.
@@ -91,6 +102,12 @@ mod tests {
         assert_eq!(names, ["nginx", "curl"]);
         assert_eq!(absent[0].roles, "server");
         assert_eq!(absent[0].reason, "nginx: image unavailable");
+        assert_eq!(absent[0].why(), "nginx: image unavailable");
+        let prefixed = super::NotRun {
+            reason: "nginx (server): image unavailable".into(),
+            ..absent[0].clone()
+        };
+        assert_eq!(prefixed.why(), "image unavailable");
         assert_eq!(absent[1].roles, "client");
 
         // one real trial of curl keeps it in the matrix

@@ -159,13 +159,22 @@ fn badge(ctx: &Ctx, r: &Results, key: (&str, &str, &str), label: &str, e: &Entry
 
 fn matrix(ctx: &Ctx, r: &Results, measurements: bool, out: &mut String) {
     let absent: Vec<String> = r.not_run().into_iter().map(|n| n.name).collect();
-    let servers: Vec<&String> = r.servers.iter().filter(|s| !absent.contains(s)).collect();
-    let clients: Vec<&String> = r.clients.iter().filter(|c| !absent.contains(c)).collect();
     let columns = if measurements {
         &r.measurements
     } else {
         &r.tests
     };
+    let any = |s: &str, c: &str| columns.iter().any(|t| r.get(s, c, &t.name).is_some());
+    let servers: Vec<&String> = r
+        .servers
+        .iter()
+        .filter(|s| !absent.contains(s) && r.clients.iter().any(|c| any(s, c)))
+        .collect();
+    let clients: Vec<&String> = r
+        .clients
+        .iter()
+        .filter(|c| !absent.contains(c) && r.servers.iter().any(|s| any(s, c)))
+        .collect();
     if columns.is_empty() || servers.is_empty() || clients.is_empty() {
         return;
     }
@@ -215,10 +224,14 @@ fn matrix(ctx: &Ctx, r: &Results, measurements: bool, out: &mut String) {
     out.push_str("</table>\n");
 }
 
+/// Trials that failed, were unsupported or flaky; those of implementations
+/// that never ran are in their own list.
 fn problems(ctx: &Ctx, r: &Results, out: &mut String) {
+    let absent: Vec<String> = r.not_run().into_iter().map(|n| n.name).collect();
     let rows: Vec<(String, String, String, &Entry)> = r
         .trial_keys()
         .into_iter()
+        .filter(|(s, c, _)| !absent.contains(s) && !absent.contains(c))
         .filter_map(|(s, c, t)| {
             let e = r.get(&s, &c, &t)?;
             (e.outcome != Outcome::Succeeded || e.flaky).then_some((s, c, t, e))
@@ -280,7 +293,7 @@ fn not_run(r: &Results, out: &mut String) {
             "<li><b>{}</b> ({}): <span class=\"reason\">{}</span></li>",
             esc(&n.name),
             n.roles,
-            esc(&n.reason)
+            esc(n.why())
         );
     }
     out.push_str("</ul>\n");

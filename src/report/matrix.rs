@@ -165,6 +165,24 @@ fn grid(r: &Results, cell: CellFn) -> Grid {
             .collect();
         rows.push((client.clone(), cells));
     }
+    // A client or server without any entry here (a measurement grid of
+    // clients that ran only tests) would be an empty row or column.
+    rows.retain(|(_, cells): &(String, Vec<Pieces>)| cells.iter().any(|p| !p.is_empty()));
+    let keep: Vec<bool> = (0..servers.len())
+        .map(|i| rows.iter().any(|(_, cells)| !cells[i].is_empty()))
+        .collect();
+    for (_, cells) in &mut rows {
+        let mut i = 0;
+        cells.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+    }
+    let servers = servers
+        .into_iter()
+        .zip(&keep)
+        .filter_map(|(s, k)| k.then_some(s))
+        .collect();
     Grid { servers, rows }
 }
 
@@ -326,7 +344,7 @@ fn not_run_lines(r: &Results, total: usize) -> String {
             "{} ({}): {}",
             escape::terminal(&n.name),
             n.roles,
-            escape::terminal(&n.reason)
+            escape::terminal(n.why())
         );
         for l in wrap(&line, total.saturating_sub(2)) {
             out.push_str(&format!("  {l}\n"));
@@ -374,7 +392,7 @@ pub fn render_markdown(r: &Results) -> String {
                     "- {} ({}): {}\n",
                     escape::markdown(&n.name),
                     n.roles,
-                    escape::markdown(&n.reason)
+                    escape::markdown(n.why())
                 )
             })
             .collect();
