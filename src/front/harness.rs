@@ -77,13 +77,7 @@ fn make_trials(
                         report::escape::terminal(&rec.earlier_failures.join(" | "))
                     );
                 }
-                let result = match (rec.outcome, opts.against(&rec)) {
-                    (Outcome::Succeeded, _) => Ok(Completion::Completed),
-                    (Outcome::Unsupported, _) => Ok(Completion::ignored_with(reason)),
-                    // With expectations, a failure they expect is no failure of this run.
-                    (Outcome::Failed, Against::KnownFailure) => Ok(Completion::Completed),
-                    (Outcome::Failed, _) => Err(Failed::from(reason)),
-                };
+                let result = trial_result(&rec, &opts, reason);
                 if let Ok(mut r) = records.lock() {
                     r.push(rec);
                 }
@@ -91,6 +85,22 @@ fn make_trials(
             })
         })
         .collect()
+}
+
+/// What libtest reports for a trial: a pass (also a flaky pass, and a
+/// failure the expectations expect), ignored with the reason when
+/// unsupported, a failure otherwise.
+fn trial_result(
+    rec: &TrialRecord,
+    opts: &ReportOptions,
+    reason: String,
+) -> Result<Completion, Failed> {
+    match (rec.outcome, opts.against(rec)) {
+        (Outcome::Succeeded, _) => Ok(Completion::Completed),
+        (Outcome::Unsupported, _) => Ok(Completion::ignored_with(reason)),
+        (Outcome::Failed, Against::KnownFailure) => Ok(Completion::Completed),
+        (Outcome::Failed, _) => Err(Failed::from(reason)),
+    }
 }
 
 /// Results of the trials that ran, in plan order, with the auto-unsupported
@@ -175,4 +185,60 @@ pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), Fro
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{record, small_results};
+
+    fn passed(r: &Result<Completion, Failed>) -> bool {
+        matches!(r, Ok(Completion::Completed))
+    }
+
+    #[test]
+    fn expectations_and_retries_decide_the_trials_outcome() {
+        let mut expected = small_results(&["quic-go"], &["go-x-net"], "handshake,retry");
+        expected.insert(&record("quic-go", "go-x-net", "retry", Outcome::Failed));
+        expected.insert(&record(
+            "quic-go",
+            "go-x-net",
+            "handshake",
+            Outcome::Succeeded,
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("expected.json");
+        ResultJson::from_results(&expected).write(&path).unwrap();
+        let with = ReportOptions::new(None, None, Some(&path), 1).unwrap();
+        let without = ReportOptions::default();
+
+        let known = record("quic-go", "go-x-net", "retry", Outcome::Failed);
+        assert!(
+            passed(&trial_result(&known, &with, "x".into())),
+            "known failure passes"
+        );
+        assert!(trial_result(&known, &without, "x".into()).is_err());
+
+        let worse = record("quic-go", "go-x-net", "handshake", Outcome::Failed);
+        assert!(
+            trial_result(&worse, &with, "x".into()).is_err(),
+            "worse fails"
+        );
+        let new = record("quic-go", "go-x-net", "ecn", Outcome::Failed);
+        assert!(
+            trial_result(&new, &with, "x".into()).is_err(),
+            "new failure fails"
+        );
+
+        let mut flaky = record("quic-go", "go-x-net", "handshake", Outcome::Succeeded);
+        flaky.earlier_failures = vec!["the client exited with code 1".into()];
+        assert!(passed(&trial_result(&flaky, &without, String::new())));
+        let notes = crate::front::reports::outcome_notes(&[flaky, known.clone()], &with);
+        assert_eq!(
+            notes[0],
+            "flaky (1): quic-go_go-x-net_handshake (passed on attempt 2)"
+        );
+        assert!(notes[1].ends_with("1 known failure(s)"), "{notes:?}");
+        assert!(!crate::front::reports::run_failed(&[known], &with));
+    }
 }

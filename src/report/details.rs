@@ -148,6 +148,7 @@ mod tests {
         });
         g.images.insert("server".into(), "sha256:aa".into());
         let h = record("quic-go", "aioquic", "handshake", Outcome::Failed);
+        g.earlier_failures = vec!["repetition 2: timed out".into()];
         r.insert(&g);
         r.insert(&h);
         let d = details(std::slice::from_ref(&r), &[g, h]);
@@ -156,6 +157,8 @@ mod tests {
         assert_eq!(d.trials[0].reason, "handshake broke");
         assert_eq!(d.trials[0].duration, Some(10.0));
         assert_eq!(d.trials[1].values, vec![9000.0, 9100.0]);
+        assert!(d.trials[1].flaky && !d.trials[0].flaky);
+        assert_eq!(d.trials[1].earlier_failures, ["repetition 2: timed out"]);
         assert_eq!(d.trials[1].images["server"], "sha256:aa");
         assert_eq!(
             d.trials[1].log_path.as_deref(),

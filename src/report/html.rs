@@ -445,6 +445,21 @@ mod tests {
     }
 
     #[test]
+    fn flaky_trials_are_orange_with_their_earlier_failures() {
+        let mut r = small_results(&["quic-go"], &["aioquic"], "handshake");
+        let mut rec = record("quic-go", "aioquic", "handshake", Outcome::Succeeded);
+        rec.earlier_failures = vec!["the client exited with code 1".into()];
+        r.insert(&rec);
+        let html = render_html(&[r], &[rec], Path::new("/l"), Path::new("/l"));
+        assert!(html.contains("class=\"t flaky\""), "{html}");
+        assert!(html.contains("data-outcome=\"flaky\""), "{html}");
+        assert!(
+            html.contains("earlier attempts: the client exited with code 1"),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn names_and_reasons_cannot_inject_markup() {
         let mut r = small_results(&["quic-go"], &["aioquic"], "handshake");
         let mut rec = record("quic-go", "aioquic", "handshake", Outcome::Failed);

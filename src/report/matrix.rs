@@ -646,6 +646,26 @@ mod tests {
     }
 
     #[test]
+    fn flaky_trials_are_listed_apart() {
+        let mut r = small_results(&["quic-go"], &["aioquic"], "handshake,transfer");
+        let mut flaky = record("quic-go", "aioquic", "transfer", Outcome::Succeeded);
+        flaky.earlier_failures = vec!["timed out".into()];
+        r.insert(&record(
+            "quic-go",
+            "aioquic",
+            "handshake",
+            Outcome::Succeeded,
+        ));
+        r.insert(&flaky);
+        let text = render_terminal(&r, false, 160);
+        assert!(
+            text.contains("│ ✓(H)    │") && text.contains("│ ~(DC)   │"),
+            "{text}"
+        );
+        assert!(render_markdown(&r).contains("✓(H)<br>~(DC)"));
+    }
+
+    #[test]
     fn long_cells_wrap_at_commas_and_spaces() {
         assert_eq!(wrap("✓(H,DC,LR,C20,M,S)", 10), ["✓(H,DC,LR,", "  C20,M,S)"]);
         assert_eq!(
