@@ -7,7 +7,9 @@
 
 use std::path::Path;
 
-use super::{merge_result_files, ReportError, ResultJson};
+use super::{merge_result_files, ReportError, ResultJson, Results, TestInfo};
+use crate::catalog::registry::Registry;
+use crate::catalog::testcases;
 
 /// Merges shards and applies the auto-unsupported rule to the whole;
 /// returns the result and one line per change.
@@ -18,15 +20,46 @@ pub fn merge_shards(
     let merged = merge_result_files(paths)?;
     let origin = paths.first().copied().unwrap_or(Path::new("merged"));
     let mut results = merged.to_results(origin)?;
+    in_one_runs_order(&mut results);
     let notes = results.apply_auto_unsupported(exempt);
     Ok((ResultJson::from_results(&results), notes))
+}
+
+/// Puts the merged table in the order one run would have: implementations
+/// in registry order, tests in catalog order (the shards' order of first
+/// appearance depends on which shard came first and what it ran), and
+/// only pairs some shard ran.
+fn in_one_runs_order(r: &mut Results) {
+    let registry = Registry::embedded(r.protocol);
+    let rank = |n: &String| {
+        registry
+            .names()
+            .iter()
+            .position(|x| *x == n.as_str())
+            .unwrap_or(usize::MAX)
+    };
+    r.servers.sort_by_key(rank);
+    r.clients.sort_by_key(rank);
+    let protocol = r.protocol;
+    let catalog = |t: &TestInfo| {
+        testcases::tests(protocol)
+            .iter()
+            .chain(testcases::measurements(protocol))
+            .position(|c| c.name == t.name)
+            .unwrap_or(usize::MAX)
+    };
+    r.tests.sort_by_key(catalog);
+    r.measurements.sort_by_key(catalog);
+    let entries = &r.entries;
+    r.pairs
+        .retain(|(s, c)| entries.keys().any(|(es, ec, _)| es == s && ec == c));
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::outcome::TrialRecord;
-    use crate::report::{collect_records, results_from_records, Results};
+    use crate::report::{collect_records, results_from_records};
 
     /// Records of a real run (`interop-runner -s quic-go,aioquic -c
     /// quic-go,aioquic -t handshake,transfer,ecn,goodput`), trial.json
