@@ -82,6 +82,9 @@ pub struct RunArgs {
     pub implementations: Option<PathBuf>,
     #[command(flatten)]
     pub reports: ReportArgs,
+    /// Run a failed trial again up to N times; a pass on a retry is reported as flaky.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
 }
 
 /// Reports beyond the matrix and result.json, and how outcomes count.
@@ -97,18 +100,15 @@ pub struct ReportArgs {
     /// got worse than expected, and say what got better.
     #[arg(long)]
     pub expect: Option<PathBuf>,
-    /// Run a failed trial again up to N times; a pass on a retry is reported as flaky.
-    #[arg(long, default_value_t = 0)]
-    pub retries: u32,
 }
 
 impl ReportArgs {
-    fn options(&self) -> Result<ReportOptions, FrontError> {
+    fn options(&self, retries: u32) -> Result<ReportOptions, FrontError> {
         ReportOptions::new(
             self.junit.clone(),
             self.html.clone(),
             self.expect.as_deref(),
-            self.retries,
+            retries,
         )
     }
 }
@@ -169,7 +169,7 @@ pub fn main() -> i32 {
             markdown,
             reports,
         }) => reports
-            .options()
+            .options(0)
             .and_then(|o| rebuild(&log_dir, json.as_deref(), markdown, &o)),
         Some(Command::Merge {
             output,
@@ -234,7 +234,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
         json: a.json.clone(),
         markdown: a.markdown,
         debug: a.debug,
-        reports: a.reports.options()?,
+        reports: a.reports.options(a.retries)?,
     };
     let trials = plan.trials();
     eprintln!(
