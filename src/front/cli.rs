@@ -3,7 +3,6 @@
 //! traces.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::{Args, Parser, Subcommand};
@@ -11,10 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use crate::catalog::testcases::{self, Protocol};
 use crate::front::config::{load_registry, OutputOptions};
 use crate::front::harness::{results_of_run, write_json};
+use crate::front::progress::Progress;
+use crate::front::reports::{outcome_notes, run_failed, run_trial, write_reports, ReportOptions};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
 use crate::outcome::run::PlannedRun;
-use crate::outcome::{epoch_now, Outcome, TrialRecord};
+use crate::outcome::{epoch_now, TrialRecord};
 use crate::plan::{parse_replace, split_list, Plan, Selection, TestFilter, Trial};
 use crate::report::{self, ResultJson, RunSpan};
 
@@ -82,6 +83,37 @@ pub struct RunArgs {
     /// Another implementations registry file instead of the built-in one.
     #[arg(long)]
     pub implementations: Option<PathBuf>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    /// Run a failed trial again up to N times; a pass on a retry is reported as flaky.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+}
+
+/// Reports beyond the matrix and result.json, and how outcomes count.
+#[derive(Args, Debug, Default)]
+pub struct ReportArgs {
+    /// Write JUnit XML (one testcase per trial) to this file.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Write a self-contained HTML report to this file (links into the log directory).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Expected outcomes (an earlier result.json): fail only where an outcome
+    /// got worse than expected, and say what got better.
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    fn options(&self, retries: u32) -> Result<ReportOptions, FrontError> {
+        ReportOptions::new(
+            self.junit.clone(),
+            self.html.clone(),
+            self.expect.as_deref(),
+            retries,
+        )
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -102,6 +134,9 @@ pub enum Command {
         json: Option<PathBuf>,
         #[arg(short = 'm', long)]
         markdown: bool,
+        /// Also write JUnit XML, an HTML report, or judge against expectations.
+        #[command(flatten)]
+        reports: ReportArgs,
     },
     /// Merge the result.json files of shards of one run into one.
     Merge {
@@ -109,6 +144,10 @@ pub enum Command {
         output: PathBuf,
         #[arg(required = true, num_args = 1..)]
         inputs: Vec<PathBuf>,
+        /// Implementations exempt from auto-unsupported, which the merge
+        /// applies across shards (a per-server shard cannot apply it for clients).
+        #[arg(short = 'n', long = "no-auto-unsupported")]
+        no_auto_unsupported: Option<String>,
     },
     /// Decode (and with key logs decrypt) the QUIC packets of a pcap or pcapng file.
     Trace {
@@ -131,8 +170,22 @@ pub fn main() -> i32 {
             log_dir,
             json,
             markdown,
-        }) => rebuild(&log_dir, json.as_deref(), markdown),
-        Some(Command::Merge { output, inputs }) => merge(&output, &inputs),
+            reports,
+        }) => reports
+            .options(0)
+            .and_then(|o| rebuild(&log_dir, json.as_deref(), markdown, &o)),
+        Some(Command::Merge {
+            output,
+            inputs,
+            no_auto_unsupported,
+        }) => merge(
+            &output,
+            &inputs,
+            &no_auto_unsupported
+                .as_deref()
+                .map(split_list)
+                .unwrap_or_default(),
+        ),
         Some(Command::Trace { file, keylog, json }) => trace(&file, &keylog, json),
     };
     match result {
@@ -184,6 +237,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
         json: a.json.clone(),
         markdown: a.markdown,
         debug: a.debug,
+        reports: a.reports.options(a.retries)?,
     };
     let trials = plan.trials();
     eprintln!(
@@ -197,7 +251,8 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     let runner = Arc::new(Runner::new(output.clone(), false));
     runner.begin_run(start, vec![PlannedRun::from(&plan)]);
     let workers = crate::front::values::workers_for(a.parallel, trials.len());
-    let records = run_all(&runner, trials, workers);
+    let opts = Arc::new(output.reports.clone());
+    let records = run_all(&runner, trials, workers, &opts);
     crate::orchestrate::cleanup::wait_if_interrupted();
     let end = epoch_now();
     runner.end_run(end);
@@ -210,45 +265,50 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     };
     let (results, notes) = results_of_run(std::slice::from_ref(&plan), &records, span);
     for n in notes {
-        println!("{n}");
+        println!("{}", report::escape::terminal(&n));
     }
     print!(
         "{}",
         report::render_all(&results, a.markdown, report::colour_for_stdout())
     );
+    for note in outcome_notes(&records, &opts) {
+        println!("{}", report::escape::terminal(&note));
+    }
     if let Some(path) = &a.json {
         write_json(&results, path)?;
     }
-    let failed = records
-        .iter()
-        .filter(|r| r.outcome == Outcome::Failed)
-        .count();
-    Ok(i32::from(failed > 0))
+    write_reports(&results, &records, &opts, a.json.as_deref(), &log_dir)?;
+    Ok(i32::from(run_failed(&records, &opts)))
 }
 
-/// Runs trials on `parallel` threads; prints one line per finished trial.
-fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<TrialRecord> {
+/// Runs trials on `parallel` threads; prints one line per finished trial
+/// and, on a terminal, a progress line under them.
+fn run_all(
+    runner: &Arc<Runner>,
+    trials: Vec<Trial>,
+    parallel: usize,
+    opts: &Arc<ReportOptions>,
+) -> Vec<TrialRecord> {
+    let progress = Arc::new(Progress::new(trials.len()));
     let queue = Arc::new(Mutex::new(
         trials
             .into_iter()
             .collect::<std::collections::VecDeque<_>>(),
     ));
     let records = Arc::new(Mutex::new(Vec::new()));
-    let done = Arc::new(AtomicUsize::new(0));
     let workers: Vec<_> = (0..parallel)
         .map(|_| {
-            let (queue, records, runner, done) =
-                (queue.clone(), records.clone(), runner.clone(), done.clone());
+            let (queue, records, runner, progress, opts) = (
+                queue.clone(),
+                records.clone(),
+                runner.clone(),
+                progress.clone(),
+                opts.clone(),
+            );
             std::thread::spawn(move || {
                 while let Some(t) = queue.lock().ok().and_then(|mut q| q.pop_front()) {
-                    let rec = runner.run(&t);
-                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                    let why = if rec.reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", rec.reason)
-                    };
-                    eprintln!("[{n}] {} ... {}{why}", t.name(), rec.outcome);
+                    let rec = run_trial(&runner, &t, &opts);
+                    progress.finished(&rec, &opts);
                     if let Ok(mut r) = records.lock() {
                         r.push(rec);
                     }
@@ -259,6 +319,7 @@ fn run_all(runner: &Arc<Runner>, trials: Vec<Trial>, parallel: usize) -> Vec<Tri
     for w in workers {
         let _ = w.join();
     }
+    progress.clear();
     let out = records.lock().map(|r| r.clone()).unwrap_or_default();
     out
 }
@@ -355,26 +416,31 @@ fn rebuild(
     log_dir: &std::path::Path,
     json: Option<&std::path::Path>,
     markdown: bool,
+    opts: &ReportOptions,
 ) -> Result<i32, FrontError> {
-    let (results, notes) = rebuild_results(log_dir)?;
+    let (results, notes, records) = rebuild_results(log_dir)?;
     for n in notes {
-        println!("{n}");
+        println!("{}", report::escape::terminal(&n));
     }
     print!(
         "{}",
         report::render_all(&results, markdown, report::colour_for_stdout())
     );
+    for note in outcome_notes(&records, opts) {
+        println!("{}", report::escape::terminal(&note));
+    }
     if let Some(path) = json {
         write_json(&results, path)?;
     }
-    Ok(0)
+    write_reports(&results, &records, opts, json, log_dir)?;
+    // Only with expectations does a rebuilt report judge the run.
+    let failed = opts.expect.is_some() && run_failed(&records, opts);
+    Ok(i32::from(failed))
 }
 
 /// What the live run printed, from its log directory: its run files' plans
 /// when it has them, else (older runners) what the records show.
-pub fn rebuild_results(
-    log_dir: &std::path::Path,
-) -> Result<(Vec<report::Results>, Vec<String>), FrontError> {
+pub fn rebuild_results(log_dir: &std::path::Path) -> Result<Rebuilt, FrontError> {
     let found = report::read_log_dir(log_dir)?;
     for p in &found.problems {
         eprintln!("skipped: {p}");
@@ -394,7 +460,7 @@ pub fn rebuild_results(
                 .collect();
             notes.extend(r.apply_auto_unsupported(&sole));
         }
-        return Ok((results, notes));
+        return Ok((results, notes, found.records));
     }
     let last_end = found.records.iter().map(|r| r.end_time).fold(0.0, f64::max);
     let first_start = found
@@ -407,12 +473,23 @@ pub fn rebuild_results(
         start_time: found.start_time.unwrap_or(first_start),
         end_time: found.end_time.unwrap_or(last_end),
     };
-    Ok(report::results_of_plans(&found.plans, &found.records, span))
+    let (results, notes) = report::results_of_plans(&found.plans, &found.records, span);
+    Ok((results, notes, found.records))
 }
 
-fn merge(output: &std::path::Path, inputs: &[PathBuf]) -> Result<i32, FrontError> {
+/// A log directory's results, the notes of auto-unsupported, its records.
+type Rebuilt = (Vec<report::Results>, Vec<String>, Vec<TrialRecord>);
+
+fn merge(
+    output: &std::path::Path,
+    inputs: &[PathBuf],
+    exempt: &[String],
+) -> Result<i32, FrontError> {
     let refs: Vec<&std::path::Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let merged: ResultJson = report::merge_result_files(&refs)?;
+    let (merged, notes): (ResultJson, Vec<String>) = report::merge_shards(&refs, exempt)?;
+    for n in notes {
+        eprintln!("{}", report::escape::terminal(&n));
+    }
     merged.write(output).map_err(|source| FrontError::Write {
         path: output.to_path_buf(),
         source,
@@ -440,6 +517,7 @@ fn trace(file: &std::path::Path, keylogs: &[PathBuf], json: bool) -> Result<i32,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Outcome;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("interop-runner").chain(args.iter().copied()))
@@ -489,7 +567,7 @@ mod tests {
             if t.server.name == "mvfst" {
                 r.outcome = Outcome::Unsupported;
                 r.reason = "mvfst (server): image unavailable".into();
-                append(&mut file, &RunLine::Trial(r.clone())).unwrap();
+                append(&mut file, &RunLine::Trial(Box::new(r.clone()))).unwrap();
             } else {
                 if t.test.name == "handshake" {
                     r.outcome = Outcome::Failed;
@@ -513,7 +591,7 @@ mod tests {
             end_time: 200.0,
         };
         let (live, live_notes) = results_of_run(std::slice::from_ref(&plan), &records, span);
-        let (rebuilt, notes) = rebuild_results(dir.path()).unwrap();
+        let (rebuilt, notes, _) = rebuild_results(dir.path()).unwrap();
         assert_eq!(notes, live_notes);
         assert!(
             notes.iter().any(|n| n.contains("client aioquic failed")),

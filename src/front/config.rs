@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::catalog::registry::Registry;
 use crate::catalog::testcases::Protocol;
+use crate::front::reports::ReportOptions;
 use crate::front::values::{env_switch, env_text};
 use crate::front::FrontError;
 use crate::plan::{parse_replace, split_list, Plan, PlanError, Selection, TestFilter};
@@ -46,6 +47,16 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "INTEROP_DEBUG",
         "-d: 1/true/yes/on for debug output in output.txt and on stderr",
     ),
+    ("INTEROP_JUNIT", "--junit: write a JUnit XML report here"),
+    ("INTEROP_HTML", "--html: write the HTML report here"),
+    (
+        "INTEROP_EXPECT",
+        "--expect: expected outcomes (a result.json); fail only where worse",
+    ),
+    (
+        "INTEROP_RETRIES",
+        "--retries: run a failed trial again up to N times",
+    ),
     ("INTEROP_IMPLEMENTATIONS_QUIC", "another QUIC registry file"),
     (
         "INTEROP_IMPLEMENTATIONS_WEBTRANSPORT",
@@ -61,6 +72,8 @@ pub struct OutputOptions {
     pub json: Option<PathBuf>,
     pub markdown: bool,
     pub debug: bool,
+    /// JUnit, HTML, expectations, retries (`front::reports`).
+    pub reports: ReportOptions,
 }
 
 /// `logs_<local time>`, the reference's default log directory name.
@@ -75,6 +88,13 @@ pub fn default_log_dir() -> PathBuf {
         now.minute(),
         now.second()
     ))
+}
+
+/// Under cargo-nextest every trial is its own process: they share one
+/// log directory named after the nextest run, not one per second.
+fn nextest_log_dir(get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let id = get("NEXTEST_RUN_ID").filter(|s| !s.is_empty())?;
+    Some(PathBuf::from(format!("logs_nextest_{id}")))
 }
 
 /// Loads a protocol's registry: `path` if given, else the embedded one.
@@ -95,8 +115,9 @@ pub fn harness_from_env(
     get_os: impl Fn(&str) -> Option<OsString>,
 ) -> Result<(Vec<Plan>, OutputOptions), FrontError> {
     let mut vars = std::collections::HashMap::new();
-    for (name, _) in ENV_VARS {
-        vars.insert(*name, env_text(name, get_os(name))?);
+    let names = ENV_VARS.iter().map(|(n, _)| *n).chain(["NEXTEST_RUN_ID"]);
+    for name in names {
+        vars.insert(name, env_text(name, get_os(name))?);
     }
     let get = |k: &str| vars.get(k).cloned().flatten();
     let protocols =
@@ -132,6 +153,7 @@ pub fn harness_from_env(
         log_dir: get("INTEROP_LOG_DIR")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
+            .or_else(|| nextest_log_dir(&get))
             .unwrap_or_else(default_log_dir),
         save_files: env_switch("INTEROP_SAVE_FILES", get("INTEROP_SAVE_FILES"))?,
         json: get("INTEROP_JSON")
@@ -139,6 +161,7 @@ pub fn harness_from_env(
             .map(PathBuf::from),
         markdown: env_switch("INTEROP_MARKDOWN", get("INTEROP_MARKDOWN"))?,
         debug: env_switch("INTEROP_DEBUG", get("INTEROP_DEBUG"))?,
+        reports: ReportOptions::from_env(get)?,
     };
     Ok((plans, output))
 }

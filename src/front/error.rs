@@ -44,6 +44,8 @@ pub enum FrontError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("INTEROP_RETRIES=\"{0}\" is not a number of retries")]
+    Retries(String),
     /// The async runtime could not start.
     #[error("{0}")]
     Runtime(#[source] std::io::Error),

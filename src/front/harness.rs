@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use libtest_mimic::{Arguments, Completion, Failed, FormatSetting, Trial};
 
 use crate::front::config::{harness_from_env, OutputOptions};
+use crate::front::reports::{outcome_notes, run_trial, write_reports, ReportOptions};
 use crate::front::FrontError;
 use crate::orchestrate::runner::Runner;
 use crate::outcome::run::PlannedRun;
 use crate::outcome::{epoch_now, Outcome, TrialRecord};
 use crate::plan::Plan;
-use crate::report::{self, ResultJson, Results, RunSpan};
+use crate::report::{self, Against, ResultJson, Results, RunSpan};
 
 /// Runs the harness; returns the process exit code.
 pub fn main() -> i32 {
@@ -38,7 +39,8 @@ pub fn main() -> i32 {
         runner.begin_run(start, plans.iter().map(PlannedRun::from).collect());
     }
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
-    let trials = make_trials(&plans, &runner, &records);
+    let opts = Arc::new(output.reports.clone());
+    let trials = make_trials(&plans, &runner, &records, &opts);
     let conclusion = libtest_mimic::run(&args, trials);
     crate::orchestrate::cleanup::wait_if_interrupted();
     let end = epoch_now();
@@ -61,6 +63,7 @@ fn make_trials(
     plans: &[Plan],
     runner: &Arc<Runner>,
     records: &Arc<Mutex<Vec<TrialRecord>>>,
+    opts: &Arc<ReportOptions>,
 ) -> Vec<Trial> {
     plans
         .iter()
@@ -68,13 +71,19 @@ fn make_trials(
         .map(|t| {
             let runner = Arc::clone(runner);
             let records = Arc::clone(records);
+            let opts = Arc::clone(opts);
             Trial::ignorable_test(t.name(), move || {
-                let rec = runner.run(&t);
-                let result = match rec.outcome {
-                    Outcome::Succeeded => Ok(Completion::Completed),
-                    Outcome::Unsupported => Ok(Completion::ignored_with(&rec.reason)),
-                    Outcome::Failed => Err(Failed::from(&rec.reason)),
-                };
+                let rec = run_trial(&runner, &t, &opts);
+                let reason = report::escape::terminal(&rec.reason).into_owned();
+                if rec.is_flaky() {
+                    eprintln!(
+                        "{}: flaky, passed on attempt {} after: {}",
+                        t.name(),
+                        rec.earlier_failures.len() + 1,
+                        report::escape::terminal(&rec.earlier_failures.join(" | "))
+                    );
+                }
+                let result = trial_result(&rec, &opts, reason);
                 if let Ok(mut r) = records.lock() {
                     r.push(rec);
                 }
@@ -82,6 +91,22 @@ fn make_trials(
             })
         })
         .collect()
+}
+
+/// What libtest reports for a trial: a pass (also a flaky pass, and a
+/// failure the expectations expect), ignored with the reason when
+/// unsupported, a failure otherwise.
+fn trial_result(
+    rec: &TrialRecord,
+    opts: &ReportOptions,
+    reason: String,
+) -> Result<Completion, Failed> {
+    match (rec.outcome, opts.against(rec)) {
+        (Outcome::Succeeded, _) => Ok(Completion::Completed),
+        (Outcome::Unsupported, _) => Ok(Completion::ignored_with(reason)),
+        (Outcome::Failed, Against::KnownFailure) => Ok(Completion::Completed),
+        (Outcome::Failed, _) => Err(Failed::from(reason)),
+    }
 }
 
 /// Results of the trials that ran, in plan order, with the auto-unsupported
@@ -113,10 +138,14 @@ fn summarize(
     let colour = !to_stderr && report::colour_for_stdout();
     let mut text = String::new();
     for note in notes {
-        text.push_str(&note);
+        text.push_str(&report::escape::terminal(&note));
         text.push('\n');
     }
     text.push_str(&report::render_all(&results, output.markdown, colour));
+    for note in outcome_notes(records, &output.reports) {
+        text.push_str(&report::escape::terminal(&note));
+        text.push('\n');
+    }
     text.push_str(&format!("logs: {log_dir}\n"));
     if to_stderr {
         eprint!("{text}");
@@ -127,7 +156,13 @@ fn summarize(
     if let Some(path) = &output.json {
         write_json(&results, path)?;
     }
-    Ok(())
+    write_reports(
+        &results,
+        records,
+        &output.reports,
+        output.json.as_deref(),
+        &output.log_dir,
+    )
 }
 
 /// Writes result.json; with several protocols, one file each, the
@@ -146,4 +181,60 @@ pub fn write_json(results: &[Results], path: &std::path::Path) -> Result<(), Fro
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::{record, small_results};
+
+    fn passed(r: &Result<Completion, Failed>) -> bool {
+        matches!(r, Ok(Completion::Completed))
+    }
+
+    #[test]
+    fn expectations_and_retries_decide_the_trials_outcome() {
+        let mut expected = small_results(&["quic-go"], &["go-x-net"], "handshake,retry");
+        expected.insert(&record("quic-go", "go-x-net", "retry", Outcome::Failed));
+        expected.insert(&record(
+            "quic-go",
+            "go-x-net",
+            "handshake",
+            Outcome::Succeeded,
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("expected.json");
+        ResultJson::from_results(&expected).write(&path).unwrap();
+        let with = ReportOptions::new(None, None, Some(&path), 1).unwrap();
+        let without = ReportOptions::default();
+
+        let known = record("quic-go", "go-x-net", "retry", Outcome::Failed);
+        assert!(
+            passed(&trial_result(&known, &with, "x".into())),
+            "known failure passes"
+        );
+        assert!(trial_result(&known, &without, "x".into()).is_err());
+
+        let worse = record("quic-go", "go-x-net", "handshake", Outcome::Failed);
+        assert!(
+            trial_result(&worse, &with, "x".into()).is_err(),
+            "worse fails"
+        );
+        let new = record("quic-go", "go-x-net", "ecn", Outcome::Failed);
+        assert!(
+            trial_result(&new, &with, "x".into()).is_err(),
+            "new failure fails"
+        );
+
+        let mut flaky = record("quic-go", "go-x-net", "handshake", Outcome::Succeeded);
+        flaky.earlier_failures = vec!["the client exited with code 1".into()];
+        assert!(passed(&trial_result(&flaky, &without, String::new())));
+        let notes = crate::front::reports::outcome_notes(&[flaky, known.clone()], &with);
+        assert_eq!(
+            notes[0],
+            "flaky (1): quic-go_go-x-net_handshake (passed on attempt 2)"
+        );
+        assert!(notes[1].ends_with("1 known failure(s)"), "{notes:?}");
+        assert!(!crate::front::reports::run_failed(&[known], &with));
+    }
 }

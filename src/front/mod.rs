@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 mod error;
 pub mod harness;
+pub mod progress;
+pub mod reports;
 pub mod values;
 
 pub use error::FrontError;

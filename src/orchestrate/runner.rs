@@ -125,6 +125,12 @@ impl Runner {
             start_time: start,
             end_time: start,
             images: BTreeMap::new(),
+            unavailable: None,
+            earlier_failures: Vec::new(),
+            log_path: dir
+                .strip_prefix(&self.opts.log_dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         };
         if dir.exists() {
             // A re-run replaces that trial's earlier logs, nothing else.
@@ -291,7 +297,10 @@ impl Runner {
                         images.client = i.image;
                     }
                 }
-                Err(e) => return RunEnd::ImageUnavailable(format!("{} ({role}): {e}", imp.name)),
+                Err(e) => {
+                    record.unavailable = Some(imp.name.clone());
+                    return RunEnd::ImageUnavailable(format!("{} ({role}): {e}", imp.name));
+                }
             }
         }
         // Made only now: a trial whose image cannot be had leaves none.
@@ -309,9 +318,15 @@ impl Runner {
                 )),
                 Ok(trial::Compliance::NotCompliant(why)) => {
                     log.line(format!("compliance check: {why}"));
+                    let imp = if role == Role::Server {
+                        &trial.server
+                    } else {
+                        &trial.client
+                    };
+                    record.unavailable = Some(imp.name.clone());
                     return RunEnd::Judged(
                         Outcome::Unsupported,
-                        format!("skipped: not compliant: {why}"),
+                        format!("{} ({role}) skipped: not compliant: {why}", imp.name),
                     );
                 }
                 Err(e) => {
@@ -367,7 +382,7 @@ impl Runner {
             return false;
         };
         slot.as_mut()
-            .is_some_and(|f| run::append(f, &RunLine::Trial(record.clone())).is_ok())
+            .is_some_and(|f| run::append(f, &RunLine::Trial(Box::new(record.clone()))).is_ok())
     }
 
     async fn repetitions(

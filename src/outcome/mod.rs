@@ -123,6 +123,18 @@ pub struct TrialRecord {
     /// Image IDs that really ran, by role.
     #[serde(default)]
     pub images: BTreeMap<String, String>,
+    /// The implementation that could not be used (its image could not be
+    /// had, or it failed the compliance pre-check): the trial never ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// Reasons of the earlier attempts that failed (`--retries`); a success
+    /// after a failure is flaky, never a plain pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_failures: Vec<String>,
+    /// The trial's directory relative to the log directory (`output.txt`
+    /// and the endpoints' logs are there).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_path: String,
 }
 
 impl TrialRecord {
@@ -158,8 +170,21 @@ impl TrialRecord {
             path: path.to_path_buf(),
             why,
         };
-        for name in [&r.server, &r.client] {
+        for name in [&r.server, &r.client].into_iter().chain(&r.unavailable) {
             crate::catalog::fields::check_name(name).map_err(invalid)?;
+        }
+        // Reports link to it: it must stay inside the log directory.
+        let log_path = Path::new(&r.log_path);
+        let escapes = log_path.is_absolute()
+            || log_path
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            || r.log_path.chars().any(char::is_control);
+        if escapes {
+            return Err(invalid(format!(
+                "log_path \"{}\" is not a path inside the log directory",
+                r.log_path
+            )));
         }
         let test_ok = |t: &str, max: usize| {
             !t.is_empty()
@@ -182,6 +207,31 @@ impl TrialRecord {
             ));
         }
         Ok(r)
+    }
+
+    /// Passed only on a retry.
+    pub fn is_flaky(&self) -> bool {
+        self.outcome == Outcome::Succeeded && !self.earlier_failures.is_empty()
+    }
+
+    /// Wall time of the trial, all attempts and repetitions, in seconds.
+    pub fn duration(&self) -> f64 {
+        (self.end_time - self.start_time).max(0.0)
+    }
+
+    /// `log_path`, or the single-protocol layout's path for records
+    /// written before it was kept.
+    pub fn log_path_or_default(&self) -> String {
+        if self.log_path.is_empty() {
+            format!("{}_{}/{}", self.server, self.client, self.test)
+        } else {
+            self.log_path.clone()
+        }
+    }
+
+    /// The cargo trial name, as the harness and JUnit name it.
+    pub fn trial_name(&self) -> String {
+        crate::plan::trial_name(self.protocol, &self.server, &self.client, &self.test)
     }
 
     /// The measurement column text of result.json.
@@ -223,6 +273,9 @@ mod tests {
                     start_time: 1.0,
                     end_time: 2.0,
                     images: BTreeMap::new(),
+                    unavailable: None,
+                    earlier_failures: Vec::new(),
+                    log_path: format!("quic-go_s2n-quic/{}", t.name),
                 };
                 let text = serde_json::to_string(&r).unwrap();
                 assert_eq!(TrialRecord::parse(&text, p).unwrap(), r, "{}", t.name);
@@ -288,6 +341,9 @@ mod tests {
             start_time: 1.5,
             end_time: 2.5,
             images: BTreeMap::from([("server".into(), "sha256:ab".into())]),
+            unavailable: None,
+            earlier_failures: vec!["timed out".into()],
+            log_path: "quic-go_aioquic/transfer".into(),
         };
         rec.write_to_dir(&dir.path().join("a/b")).unwrap();
         let back = TrialRecord::read(&dir.path().join("a/b").join(TrialRecord::FILE_NAME)).unwrap();

@@ -73,7 +73,7 @@ pub enum RunLine {
         plans: Vec<PlannedRun>,
     },
     /// A trial that left no directory of its own.
-    Trial(TrialRecord),
+    Trial(Box<TrialRecord>),
     End {
         end_time: f64,
     },
@@ -183,6 +183,9 @@ mod tests {
             start_time: 1.0,
             end_time: 1.0,
             images: Default::default(),
+            unavailable: Some("mvfst".into()),
+            earlier_failures: Vec::new(),
+            log_path: String::new(),
         }
     }
 
@@ -201,7 +204,7 @@ mod tests {
             },
         )
         .unwrap();
-        append(&mut f, &RunLine::Trial(unavailable())).unwrap();
+        append(&mut f, &RunLine::Trial(Box::new(unavailable()))).unwrap();
         append(&mut f, &RunLine::End { end_time: 9.0 }).unwrap();
         f.write_all(b"{\"trial\": {\"protoc").unwrap();
         let text = std::fs::read_to_string(path).unwrap();

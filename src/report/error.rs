@@ -72,4 +72,11 @@ pub enum ReportError {
     NothingToMerge,
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error("{}: cannot be written: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the {what} could not be made: {reason}")]
+    Render { what: &'static str, reason: String },
 }

@@ -5,11 +5,18 @@
 //! log directory. Output: the matrix text and result.json, the reference's
 //! exact fields.
 
+mod absent;
+mod details;
 mod error;
+pub mod escape;
+mod expect;
+mod html;
+mod junit;
 mod logdir;
 mod matrix;
 mod planned;
 mod result_json;
+mod shards;
 
 use std::collections::HashMap;
 
@@ -17,11 +24,20 @@ use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
 use crate::plan::Plan;
 
+pub use absent::NotRun;
+pub use details::{details, details_path, write_details, Details, TrialDetails};
 pub use error::ReportError;
+pub use expect::{Against, Expectations};
+pub use html::{render_html, write_html};
+pub use junit::{junit_report, write_junit};
 pub use logdir::{collect_records, read_log_dir, results_from_records, LogDirContents};
-pub use matrix::{colour_for_stdout, render_all, render_markdown, render_terminal};
+pub use matrix::{
+    colour_for_stdout, render_all, render_all_at, render_markdown, render_terminal, screen_width,
+    DEFAULT_WIDTH, FLAKY_SYMBOL,
+};
 pub use planned::{results_of_plans, RunSpan};
 pub use result_json::{merge_result_files, ResultJson};
+pub use shards::merge_shards;
 
 /// Name, abbreviation and description of a column of results.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +64,23 @@ pub struct Entry {
     pub reason: String,
     /// Measurement text, `mean (± stdev) unit`.
     pub details: String,
+    /// Passed only on a retry.
+    pub flaky: bool,
+    /// The implementation that could not be used: the trial never ran.
+    pub unavailable: Option<String>,
+}
+
+impl Entry {
+    /// An entry known only by its outcome (read back from result.json).
+    pub fn of(outcome: Outcome, details: String) -> Entry {
+        Entry {
+            outcome,
+            reason: String::new(),
+            details,
+            flaky: false,
+            unavailable: None,
+        }
+    }
 }
 
 /// All results of one protocol's run, in the order they are presented.
@@ -104,6 +137,8 @@ impl Results {
                 outcome: rec.outcome,
                 reason: rec.reason.clone(),
                 details: rec.details(),
+                flaky: rec.is_flaky(),
+                unavailable: rec.unavailable.clone(),
             },
         );
     }
@@ -124,6 +159,22 @@ impl Results {
         self.measurements.retain(|t| has("", "", Some(&t.name)));
         let names: Vec<&String> = self.servers.iter().chain(&self.clients).collect();
         self.urls.retain(|(n, _)| names.contains(&n));
+    }
+
+    /// Every (server, client, test) that has an entry, in result.json's
+    /// order: clients, then servers, then tests and measurements.
+    pub fn trial_keys(&self) -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for client in &self.clients {
+            for server in &self.servers {
+                for t in self.tests.iter().chain(&self.measurements) {
+                    if self.get(server, client, &t.name).is_some() {
+                        out.push((server.clone(), client.clone(), t.name.clone()));
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn get(&self, server: &str, client: &str, test: &str) -> Option<&Entry> {
@@ -237,6 +288,9 @@ pub(crate) mod tests {
             start_time: 10.0,
             end_time: 20.0,
             images: Default::default(),
+            unavailable: None,
+            earlier_failures: Vec::new(),
+            log_path: String::new(),
         }
     }
 

@@ -194,7 +194,7 @@ impl ResultJson {
     }
 
     /// Back into a results table (every pair of clients × servers).
-    fn to_results(&self, path: &Path) -> Result<Results, ReportError> {
+    pub(crate) fn to_results(&self, path: &Path) -> Result<Results, ReportError> {
         let (tests, measurements) = self.test_columns();
         let mut entries = HashMap::new();
         let mut i = 0;
@@ -210,11 +210,7 @@ impl ResultJson {
                             client: client.clone(),
                             test: e.name.clone(),
                         })?;
-                    let entry = Entry {
-                        outcome,
-                        reason: String::new(),
-                        details: String::new(),
-                    };
+                    let entry = Entry::of(outcome, String::new());
                     entries.insert((server.clone(), client.clone(), e.name.clone()), entry);
                 }
                 for m in &self.measurements[i] {
@@ -226,11 +222,7 @@ impl ResultJson {
                             client: client.clone(),
                             test: m.name.clone(),
                         })?;
-                    let entry = Entry {
-                        outcome,
-                        reason: String::new(),
-                        details: m.details.clone(),
-                    };
+                    let entry = Entry::of(outcome, m.details.clone());
                     entries.insert((server.clone(), client.clone(), m.name.clone()), entry);
                 }
                 i += 1;

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::console::{last_meaningful_line, SimCounters};
 use super::error::TrialError;
 use super::log::TrialLog;
 use super::resources::Resources;
@@ -17,15 +18,31 @@ use crate::orchestrate::materials::Materials;
 const LOG_LIMIT: u64 = 2 << 30;
 const CONSOLE_LIMIT: usize = 256 * 1024;
 
-/// Copies every container's console and /logs; returns the simulator's
-/// last console line, which says why it stopped if it did.
-pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
-    let mut sim_last_line = String::new();
+/// What a failure's reason may quote from the consoles.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Consoles {
+    /// The simulator's last console line, which says why it stopped if it did.
+    pub(super) sim_last_line: String,
+    pub(super) server_last: Option<String>,
+    pub(super) client_last: Option<String>,
+    pub(super) sim: SimCounters,
+}
+
+/// Copies every container's console and /logs; returns what a reason
+/// may quote from them.
+pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> Consoles {
+    let mut seen = Consoles::default();
     for (role, id) in &res.containers {
         let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
         ctx.log.block(&format!("{role} console"), &console);
-        if *role == Role::Sim {
-            sim_last_line = last_line(&console);
+        match role {
+            Role::Sim => {
+                seen.sim_last_line = last_line(&console);
+                seen.sim = SimCounters::parse(&console);
+            }
+            Role::Server => seen.server_last = last_meaningful_line(&console),
+            Role::Client => seen.client_last = last_meaningful_line(&console),
+            _ => {}
         }
         if !role.keeps_logs() {
             continue;
@@ -48,7 +65,7 @@ pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> String {
             Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
         }
     }
-    sim_last_line
+    seen
 }
 
 pub(super) fn last_line(text: &str) -> String {

@@ -28,7 +28,7 @@ impl TrialLog {
             text.as_ref()
         );
         if self.echo {
-            eprintln!("{line}");
+            eprintln!("{}", crate::report::escape::terminal(&line));
         }
         if let Ok(mut l) = self.lines.lock() {
             l.push(line);

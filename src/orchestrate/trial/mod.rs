@@ -13,6 +13,7 @@
 
 mod collect;
 mod compliance;
+mod console;
 mod decide;
 mod error;
 mod evidence;
@@ -216,7 +217,7 @@ async fn execute_inner(
             code.map_or("unknown".to_string(), |c| c.to_string())
         ));
     }
-    let sim_last_line = collect_logs(ctx, res).await;
+    let consoles = collect_logs(ctx, res).await;
     let code = |r: Role| {
         codes
             .iter()
@@ -228,7 +229,8 @@ async fn execute_inner(
         server: code(Role::Server),
         client: code(Role::Client),
         sim: code(Role::Sim),
-        sim_last_line,
+        ran_for: timings.running,
+        consoles,
     };
     decide(ctx, m, res, &ended).await
 }
