@@ -78,6 +78,27 @@ pub(crate) mod tests {
         r
     }
 
+    /// Writes one result.json per server (a shard each, as the workflow
+    /// runs them) and merges them.
+    fn merged_per_server(records: &[TrialRecord], servers: &[&str]) -> (ResultJson, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for server in servers {
+            let shard: Vec<TrialRecord> = records
+                .iter()
+                .filter(|r| r.server == *server)
+                .cloned()
+                .collect();
+            let p = dir.path().join(format!("{server}.json"));
+            ResultJson::from_results(&one_run(&shard))
+                .write(&p)
+                .unwrap();
+            paths.push(p);
+        }
+        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+        merge_shards(&refs, &[]).unwrap()
+    }
+
     fn without_times(mut j: ResultJson) -> ResultJson {
         j.start_time = 0.0;
         j.end_time = 0.0;
@@ -89,22 +110,8 @@ pub(crate) mod tests {
         let records = real_run();
         let full = one_run(&records);
         assert!(full.servers.len() >= 2);
-        let dir = tempfile::tempdir().unwrap();
-        let mut paths = Vec::new();
-        for server in &full.servers {
-            let shard: Vec<TrialRecord> = records
-                .iter()
-                .filter(|r| &r.server == server)
-                .cloned()
-                .collect();
-            let p = dir.path().join(format!("{server}.json"));
-            ResultJson::from_results(&one_run(&shard))
-                .write(&p)
-                .unwrap();
-            paths.push(p);
-        }
-        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-        let (merged, _) = merge_shards(&refs, &[]).unwrap();
+        let servers: Vec<&str> = full.servers.iter().map(String::as_str).collect();
+        let (merged, _) = merged_per_server(&records, &servers);
         assert_eq!(
             without_times(merged),
             without_times(ResultJson::from_results(&full))
@@ -121,22 +128,7 @@ pub(crate) mod tests {
             record("quic-go", "quinn", "retry", Outcome::Succeeded),
             record("ngtcp2", "quinn", "retry", Outcome::Succeeded),
         ];
-        let dir = tempfile::tempdir().unwrap();
-        let mut paths = Vec::new();
-        for server in ["quic-go", "ngtcp2"] {
-            let shard: Vec<TrialRecord> = recs
-                .iter()
-                .filter(|r| r.server == server)
-                .cloned()
-                .collect();
-            let p = dir.path().join(format!("{server}.json"));
-            ResultJson::from_results(&one_run(&shard))
-                .write(&p)
-                .unwrap();
-            paths.push(p);
-        }
-        let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
-        let (merged, notes) = merge_shards(&refs, &[]).unwrap();
+        let (merged, notes) = merged_per_server(&recs, &["quic-go", "ngtcp2"]);
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert_eq!(
             without_times(merged),
