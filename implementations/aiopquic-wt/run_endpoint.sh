@@ -48,17 +48,18 @@ case "$ROLE" in
         ;;
     server)
         server_supports "$TESTCASE" || { echo "aiopquic server: WebTransport test case '$TESTCASE' is not supported"; exit 127; }
+        if [ -n "$WT_WRONG_PROTOCOL" ]; then
+            # The server runs until stopped: replace its report once written.
+            ( while [ ! -s /downloads/negotiated_protocol.txt ]; do sleep 0.05; done
+              sleep 0.2
+              printf '%s' "$WT_WRONG_PROTOCOL" > /downloads/negotiated_protocol.txt ) &
+        fi
         # Not exec'd: as PID 1 the server would ignore the runner's SIGTERM.
         "$PYTHON" -u /qns/wt_endpoint.py 2>>/logs/endpoint.log &
         SERVER_PID=$!
         trap 'kill -TERM "$SERVER_PID" 2>/dev/null' TERM INT
         wait "$SERVER_PID"
         wait "$SERVER_PID"
-        RC=$?
-        if [ -n "$WT_WRONG_PROTOCOL" ] && [ -f /downloads/negotiated_protocol.txt ]; then
-            printf '%s' "$WT_WRONG_PROTOCOL" > /downloads/negotiated_protocol.txt
-        fi
-        exit "$RC"
         ;;
     *)
         echo "aiopquic: ROLE must be client or server, not '$ROLE'" >&2
