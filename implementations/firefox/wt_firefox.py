@@ -9,6 +9,11 @@ PREFS = {
     "network.http.http3.enable": True,
     "network.webtransport.enabled": True,
     "network.webtransport.datagrams.enabled": True,
+    # One QUIC connection per trial: no speculative or predicted
+    # connections next to the session's own.
+    "network.http.speculative-parallel-limit": 0,
+    "network.predictor.enabled": False,
+    "network.dns.disableIPv6": True,
 }
 
 
