@@ -5,7 +5,12 @@
 /setup.sh
 
 case "$TESTCASE" in
-    handshake|transfer|transfer-unidirectional-receive|transfer-bidirectional-receive|transfer-datagram-receive) ;;
+    handshake)
+        # firefox-esr 153 establishes the session with the offered protocols
+        # but its WebTransport.protocol is undefined (seen in trials), so it
+        # cannot report what was negotiated.
+        echo "firefox: handshake needs WebTransport.protocol, which firefox-esr does not expose"; exit 127 ;;
+    transfer|transfer-unidirectional-receive|transfer-bidirectional-receive|transfer-datagram-receive) ;;
     *) echo "firefox: test case '$TESTCASE' is not supported"; exit 127 ;;
 esac
 [ "$ROLE" = client ] || { echo "firefox: only the client role exists"; exit 127; }
