@@ -311,12 +311,18 @@ mod tests {
                 "chrome",
                 "firefox",
                 "flupke-webtransport",
-                "ngtcp2"
+                "ngtcp2",
+                "aiopquic"
             ]
         );
         assert_eq!(
             r.servers(),
-            vec!["webtransport-go", "flupke-webtransport", "ngtcp2"]
+            vec![
+                "webtransport-go",
+                "flupke-webtransport",
+                "ngtcp2",
+                "aiopquic"
+            ]
         );
     }
 

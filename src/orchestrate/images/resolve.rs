@@ -151,6 +151,18 @@ pub fn local_build_tag(implementation: &str) -> String {
     format!("interop-runner/impl-{}:latest", name.trim_matches('-'))
 }
 
+/// The tag a registry entry's local build gets: its own `image` when that
+/// already names a project build (`interop-runner/impl-…`), so one name in
+/// both registries (e.g. `aiopquic`, QUIC and WebTransport, two contexts)
+/// keeps two images; otherwise [`local_build_tag`].
+pub fn entry_build_tag(implementation: &str, image: &str) -> String {
+    if image.starts_with("interop-runner/impl-") {
+        image.to_string()
+    } else {
+        local_build_tag(implementation)
+    }
+}
+
 /// Builds an implementation's build context directory as `tag` (skipped when
 /// an image built from the same inputs exists), streaming build output to
 /// `progress`. Runner images it builds FROM are made first.
@@ -214,8 +226,9 @@ pub async fn resolve_implementation_image(
 ) -> Result<Resolution, ImagesError> {
     // An entry whose image is the project's own build tag (names with no
     // published image) must be checked against its inputs, not taken as is.
-    if let Some(build) = build.filter(|_| image == local_build_tag(implementation)) {
-        return build_or_unavailable(docker, implementation, build, base_dir, progress)
+    let tag = entry_build_tag(implementation, image);
+    if let Some(build) = build.filter(|_| image == tag) {
+        return build_or_unavailable(docker, &tag, build, base_dir, progress)
             .await
             .map(|outcome| outcome.into_resolution(|e| format!("building {build} failed: {e}")));
     }
@@ -247,7 +260,7 @@ pub async fn resolve_implementation_image(
     progress(&format!(
         "cannot pull {image} ({pull_error}); building {implementation} from {build}"
     ));
-    build_or_unavailable(docker, implementation, build, base_dir, progress)
+    build_or_unavailable(docker, &tag, build, base_dir, progress)
         .await
         .map(|outcome| {
             outcome.into_resolution(|e| {
@@ -278,12 +291,12 @@ impl BuildOutcome {
 
 async fn build_or_unavailable(
     docker: &Docker,
-    implementation: &str,
+    tag: &str,
     build: &str,
     base_dir: &Path,
     progress: &mut (dyn FnMut(&str) + Send),
 ) -> Result<BuildOutcome, ImagesError> {
-    let tag = local_build_tag(implementation);
+    let tag = tag.to_string();
     let built = match build_source(build, base_dir).and_then(|source| source.context()) {
         Ok(context) => build_prepared(docker, &tag, context, progress).await,
         Err(e) => Err(e),
@@ -312,6 +325,19 @@ mod tests {
         assert_eq!(
             local_build_tag("my impl/2"),
             "interop-runner/impl-my-impl-2:latest"
+        );
+    }
+
+    #[test]
+    fn an_entry_naming_its_own_build_keeps_that_tag() {
+        // The same name in both registries must not share one image.
+        assert_eq!(
+            entry_build_tag("aiopquic", "interop-runner/impl-aiopquic-wt:latest"),
+            "interop-runner/impl-aiopquic-wt:latest"
+        );
+        assert_eq!(
+            entry_build_tag("quic-go", "martenseemann/quic-go-interop:latest"),
+            "interop-runner/impl-quic-go:latest"
         );
     }
 
