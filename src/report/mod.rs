@@ -22,7 +22,6 @@ use std::collections::HashMap;
 
 use crate::catalog::testcases::{Protocol, TestCase};
 use crate::outcome::{Outcome, TrialRecord};
-use crate::plan::Plan;
 
 pub use absent::NotRun;
 pub use details::{details, details_path, write_details, Details, TrialDetails};
@@ -103,33 +102,6 @@ pub struct Results {
 }
 
 impl Results {
-    /// An empty table for a plan's pairs and tests.
-    pub fn for_plan(plan: &Plan, log_dir: &str, start_time: f64) -> Results {
-        let urls = plan
-            .clients
-            .iter()
-            .chain(&plan.servers)
-            .filter_map(|n| plan.registry.get(n).map(|i| (n.clone(), i.url.clone())))
-            .collect();
-        Results {
-            protocol: plan.protocol,
-            servers: plan.servers.clone(),
-            clients: plan.clients.clone(),
-            pairs: plan.pairs.clone(),
-            tests: plan.tests.iter().map(|t| TestInfo::from(*t)).collect(),
-            measurements: plan
-                .measurements
-                .iter()
-                .map(|t| TestInfo::from(*t))
-                .collect(),
-            urls,
-            start_time,
-            end_time: start_time,
-            log_dir: log_dir.to_string(),
-            entries: HashMap::new(),
-        }
-    }
-
     pub fn insert(&mut self, rec: &TrialRecord) {
         self.entries.insert(
             (rec.server.clone(), rec.client.clone(), rec.test.clone()),
@@ -268,7 +240,8 @@ impl Results {
 pub(crate) mod tests {
     use super::*;
     use crate::catalog::registry::Registry;
-    use crate::plan::{Selection, TestFilter};
+    use crate::outcome::run::PlannedRun;
+    use crate::plan::{Plan, Selection, TestFilter};
 
     pub(crate) fn record(s: &str, c: &str, t: &str, o: Outcome) -> TrialRecord {
         let tc = crate::catalog::testcases::find(Protocol::Quic, t).unwrap();
@@ -302,7 +275,12 @@ pub(crate) mod tests {
             ..Default::default()
         };
         let plan = Plan::new(Protocol::Quic, Registry::embedded(Protocol::Quic), &sel).unwrap();
-        Results::for_plan(&plan, "logs_x", 10.0)
+        let span = RunSpan {
+            log_dir: "logs_x",
+            start_time: 10.0,
+            end_time: 10.0,
+        };
+        planned::empty_table(Protocol::Quic, &[&PlannedRun::from(&plan)], span)
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn results_of_plans(
 
 /// The union of several plans of one protocol (shards of one run that
 /// shared a log directory), first appearance first.
-fn empty_table(protocol: Protocol, plans: &[&PlannedRun], span: RunSpan) -> Results {
+pub(crate) fn empty_table(protocol: Protocol, plans: &[&PlannedRun], span: RunSpan) -> Results {
     let tests = |pick: fn(&PlannedRun) -> &Vec<String>| -> Vec<TestInfo> {
         union(plans.iter().map(|p| pick(p)))
             .into_iter()
