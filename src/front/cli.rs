@@ -453,11 +453,7 @@ pub fn rebuild_results(log_dir: &std::path::Path) -> Result<Rebuilt, FrontError>
         let mut results = report::results_from_records(&found.records, &text);
         let mut notes = Vec::new();
         for r in &mut results {
-            let sole: Vec<String> = [&r.servers, &r.clients]
-                .into_iter()
-                .filter(|l| l.len() == 1)
-                .map(|l| l[0].clone())
-                .collect();
+            let sole = crate::plan::default_exemptions(&r.servers, &r.clients);
             notes.extend(r.apply_auto_unsupported(&sole));
         }
         return Ok((results, notes, found.records));

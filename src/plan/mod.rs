@@ -221,11 +221,7 @@ impl Plan {
             .collect();
         let no_auto_unsupported = match &sel.no_auto_unsupported {
             Some(names) => check_names(&registry, names, "-n")?.into_iter().collect(),
-            None => [&servers, &clients]
-                .into_iter()
-                .filter(|list| list.len() == 1)
-                .map(|list| list[0].clone())
-                .collect(),
+            None => default_exemptions(&servers, &clients).into_iter().collect(),
         };
         Ok(Plan {
             protocol,
@@ -270,6 +266,16 @@ impl Plan {
         }
         out
     }
+}
+
+/// The reference's default for auto-unsupported: the sole server or the
+/// sole client of a run is exempt (it has no peer to be compared with).
+pub fn default_exemptions(servers: &[String], clients: &[String]) -> Vec<String> {
+    [servers, clients]
+        .into_iter()
+        .filter(|list| list.len() == 1)
+        .map(|list| list[0].clone())
+        .collect()
 }
 
 fn apply_replacements(
