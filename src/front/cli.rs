@@ -458,16 +458,19 @@ pub fn rebuild_results(log_dir: &std::path::Path) -> Result<Rebuilt, FrontError>
         }
         return Ok((results, notes, found.records));
     }
-    let last_end = found.records.iter().map(|r| r.end_time).fold(0.0, f64::max);
-    let first_start = found
-        .records
-        .iter()
-        .map(|r| r.start_time)
-        .fold(f64::INFINITY, f64::min);
+    // A run killed before its end line: the records' own times.
+    let records = &found.records;
     let span = RunSpan {
         log_dir: &text,
-        start_time: found.start_time.unwrap_or(first_start),
-        end_time: found.end_time.unwrap_or(last_end),
+        start_time: found.start_time.unwrap_or_else(|| {
+            records
+                .iter()
+                .map(|r| r.start_time)
+                .fold(f64::INFINITY, f64::min)
+        }),
+        end_time: found
+            .end_time
+            .unwrap_or_else(|| records.iter().map(|r| r.end_time).fold(0.0, f64::max)),
     };
     let (results, notes) = report::results_of_plans(&found.plans, &found.records, span);
     Ok((results, notes, found.records))

@@ -64,24 +64,18 @@ pub fn read_log_dir(dir: &Path) -> Result<LogDirContents, ReportError> {
         let (run, problems) = parse_run_file(&text, &path.display().to_string());
         out.problems.extend(problems);
         out.plans.extend(run.plans);
-        out.start_time = min_opt(out.start_time, run.start_time);
-        out.end_time = max_opt(out.end_time, run.end_time);
+        out.start_time = either(out.start_time, run.start_time, f64::min);
+        out.end_time = either(out.end_time, run.end_time, f64::max);
         sources.extend(run.trials.into_iter().map(|r| (r, name.clone())));
     }
     out.records = without_conflicts(sources)?;
     Ok(out)
 }
 
-fn min_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+/// `pick` of two optional values, or the one that is there.
+fn either(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
+        (Some(a), Some(b)) => Some(pick(a, b)),
         (a, b) => a.or(b),
     }
 }
