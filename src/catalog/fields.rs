@@ -106,16 +106,15 @@ fn valid_domain(d: &str) -> bool {
 
 fn valid_path_component(p: &str) -> bool {
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let bytes: Vec<char> = p.chars().collect();
-    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+    let (Some(first), Some(last)) = (p.chars().next(), p.chars().next_back()) else {
         return false;
     };
-    if !alnum(*first) || !alnum(*last) {
+    if !alnum(first) || !alnum(last) {
         return false;
     }
     // Separators: one '.', one or two '_', or any run of '-'.
     let mut run = String::new();
-    for c in bytes {
+    for c in p.chars() {
         if alnum(c) {
             if !matches!(run.as_str(), "" | "." | "_" | "__") && !run.chars().all(|r| r == '-') {
                 return false;

@@ -545,7 +545,7 @@ mod tests {
             ..Default::default()
         };
         let plan = Plan::new(Protocol::Quic, Registry::embedded(Protocol::Quic), &sel).unwrap();
-        let (mut file, _) = open_for_append(dir, &run_file_name(100.0, 7)).unwrap();
+        let mut file = open_for_append(dir, &run_file_name(100.0, 7)).unwrap();
         let plans = vec![PlannedRun::from(&plan)];
         append(
             &mut file,

@@ -347,12 +347,12 @@ impl Runner {
     /// `report` can rebuild the matrix exactly as this run prints it.
     pub fn begin_run(&self, start_time: f64, plans: Vec<PlannedRun>) {
         let name = run::run_file_name(start_time, std::process::id());
-        let opened = run::open_for_append(&self.opts.log_dir, &name).and_then(|(mut f, path)| {
+        let opened = run::open_for_append(&self.opts.log_dir, &name).and_then(|mut f| {
             run::append(&mut f, &RunLine::Plan { start_time, plans })?;
-            Ok((f, path))
+            Ok(f)
         });
         match opened {
-            Ok((f, _)) => {
+            Ok(f) => {
                 if let Ok(mut slot) = self.run_file.lock() {
                     *slot = Some(f);
                 }

@@ -15,7 +15,7 @@
 //! skips with a note.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,14 +113,12 @@ pub fn append(file: &mut std::fs::File, line: &RunLine) -> std::io::Result<()> {
 }
 
 /// Opens (creating) a run file for appending.
-pub fn open_for_append(dir: &Path, name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+pub fn open_for_append(dir: &Path, name: &str) -> std::io::Result<std::fs::File> {
     std::fs::create_dir_all(dir)?;
-    let path = dir.join(name);
-    let file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)?;
-    Ok((file, path))
+        .open(dir.join(name))
 }
 
 /// Parses a run file's text; lines that do not parse are returned as
@@ -195,7 +193,7 @@ mod tests {
         let name = run_file_name(1700000000.5, 42);
         assert_eq!(name, "run-1700000000500-42.jsonl");
         assert!(is_run_file(&name) && !is_run_file("trial.json"));
-        let (mut f, path) = open_for_append(dir.path(), &name).unwrap();
+        let mut f = open_for_append(dir.path(), &name).unwrap();
         append(
             &mut f,
             &RunLine::Plan {
@@ -207,7 +205,7 @@ mod tests {
         append(&mut f, &RunLine::Trial(Box::new(unavailable()))).unwrap();
         append(&mut f, &RunLine::End { end_time: 9.0 }).unwrap();
         f.write_all(b"{\"trial\": {\"protoc").unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(&name)).unwrap();
         let (run, problems) = parse_run_file(&text, &name);
         assert_eq!(run.plans, vec![plan()]);
         assert_eq!(run.trials, vec![unavailable()]);
