@@ -288,11 +288,11 @@ mod tests {
             vec![
                 "quic-go", "ngtcp2", "mvfst", "quiche", "kwik", "picoquic", "aioquic", "neqo",
                 "nginx", "msquic", "chrome", "xquic", "lsquic", "haproxy", "quinn", "s2n-quic",
-                "go-x-net", "curl", "aiopquic", "tquic"
+                "go-x-net", "curl", "aiopquic", "tquic", "firefox"
             ]
         );
         assert_eq!(r.servers().len(), 18);
-        assert_eq!(r.clients().len(), 18);
+        assert_eq!(r.clients().len(), 19);
         assert!(!r.clients().contains(&"nginx"));
         assert!(!r.servers().contains(&"chrome"));
         assert_eq!(

@@ -8,8 +8,10 @@
 //! `runner` owns the Docker connection and per-process caches and runs one
 //! trial per call; `trial` is one run; `materials` makes what endpoints get
 //! (certificates, files, `REQUESTS`); `images` builds or finds every image;
-//! `docker` is the Engine API; `cleanup` makes sure nothing leaks.
+//! `docker` is the Engine API; `cleanup` makes sure nothing leaks;
+//! `background` runs what a verdict need not wait for (teardown).
 
+pub mod background;
 pub mod cleanup;
 pub mod docker;
 pub mod error;

@@ -16,6 +16,8 @@ use crate::catalog::registry::Implementation;
 use crate::catalog::testcases::Protocol;
 use crate::front::config::OutputOptions;
 use crate::layout::{Layout, Role};
+use crate::orchestrate::background::Background;
+use crate::orchestrate::docker::pool::NetPool;
 use crate::orchestrate::error::{self, RunnerError};
 use crate::orchestrate::gate::{self, MachineGate};
 use crate::orchestrate::images::{self, Resolution};
@@ -68,6 +70,10 @@ pub struct Runner {
     /// Where the built-in registry's `"build"` paths are relative to (a
     /// loaded registry's entries carry their file's directory).
     build_base: PathBuf,
+    /// Network pairs made ahead of the trials that take them.
+    nets: Arc<NetPool>,
+    /// Teardowns of finished runs.
+    afterwards: Background,
 }
 
 impl Runner {
@@ -89,6 +95,8 @@ impl Runner {
             gate: MachineGate::default(),
             run_file: Mutex::default(),
             build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            nets: Arc::default(),
+            afterwards: Background::default(),
         }
     }
 
@@ -109,6 +117,11 @@ impl Runner {
         // Taken before the start time, so records of trials that shared the
         // machine overlap and a measurement's overlaps none.
         let _turn = self.gate.enter(gate::Use::of(trial.test));
+        if trial.test.is_measurement() {
+            // The teardowns of the tests before it are part of the machine
+            // it must have to itself.
+            self.rt.block_on(self.afterwards.drained());
+        }
         let start = epoch_now();
         let dir = self.log_dir_for(trial);
         let log = TrialLog::new(self.opts.debug);
@@ -414,14 +427,11 @@ impl Runner {
                 save_files: self.opts.save_files,
                 sim_sysctls: netsim::SYSCTLS,
                 log,
+                nets: &self.nets,
+                afterwards: &self.afterwards,
             };
             let report = trial::run_once(&ctx).await;
-            log.line(format!(
-                "timings: {:.2} s before the client started, {:.2} s running, {:.2} s teardown",
-                report.timings.before_client.as_secs_f64(),
-                report.timings.running.as_secs_f64(),
-                report.timings.teardown.as_secs_f64()
-            ));
+            log.line(report.timings.to_string());
             let v = report.verdict;
             if v.outcome != Outcome::Succeeded {
                 let reason = if reps > 1 {
@@ -456,6 +466,7 @@ impl Runner {
 
     /// Removes whatever this process still owns (normally nothing).
     pub fn shutdown(&self) {
+        self.rt.block_on(self.afterwards.drained());
         if let Some(Ok(shared)) = self.shared.get() {
             let _ = self
                 .rt

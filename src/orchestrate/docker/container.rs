@@ -394,13 +394,55 @@ pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, DockerError> {
     }
 }
 
-/// Stops a container, giving it `grace` to exit after SIGTERM.
+/// Stops a container, giving it `grace` to exit after SIGTERM; a container
+/// whose first process cannot receive SIGTERM is killed at once.
 pub async fn stop(docker: &Docker, id: &str, grace: Duration) {
+    let pid = docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|i| i.state)
+        .filter(|s| s.running == Some(true))
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0);
+    let Some(pid) = pid else {
+        // Exited already, or gone: nothing to wait for.
+        return;
+    };
+    let grace = if sigterm_reaches(pid) == Some(false) {
+        Duration::ZERO
+    } else {
+        grace
+    };
     let opts = StopContainerOptions {
         t: Some(grace.as_secs() as i32),
         ..Default::default()
     };
     let _ = docker.stop_container(id, Some(opts)).await;
+}
+
+/// Whether SIGTERM can reach the process `pid` (on this host), when that
+/// can be read. A container's first process is the init of its PID
+/// namespace: the kernel drops every signal but SIGKILL and SIGSTOP that it
+/// neither handles nor blocks (a blocked one waits for sigwait or a
+/// signalfd), so `docker stop` would only wait out its grace before
+/// killing it (Python and shells as PID 1 do that).
+fn sigterm_reaches(pid: i64) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    takes_signal(&status, SIGTERM)
+}
+
+const SIGTERM: u32 = 15;
+
+/// Whether a `/proc/<pid>/status` text shows `signal` handled (`SigCgt`)
+/// or blocked (`SigBlk`), or `None` when a mask is missing or malformed.
+fn takes_signal(status: &str, signal: u32) -> Option<bool> {
+    let mask = |field: &str| -> Option<u64> {
+        let hex = status.lines().find_map(|l| l.strip_prefix(field))?.trim();
+        u64::from_str_radix(hex, 16).ok()
+    };
+    let bits = mask("SigCgt:")? | mask("SigBlk:")?;
+    Some((1..=64).contains(&signal) && bits & (1 << (signal - 1)) != 0)
 }
 
 /// The container's console output, at most `limit` bytes of its tail.

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod container;
 mod error;
 pub mod net;
+pub mod pool;
 
 pub use error::{status_of, DockerError};
 

@@ -28,12 +28,15 @@ pub(super) struct Consoles {
     pub(super) sim: SimCounters,
 }
 
-/// Copies every container's console and /logs; returns what a reason
-/// may quote from them.
+/// Copies every container's console and /logs, all at once; returns what
+/// a reason may quote from them.
 pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> Consoles {
+    let each = res
+        .containers
+        .iter()
+        .map(|(role, id)| collect_one(ctx, *role, id));
     let mut seen = Consoles::default();
-    for (role, id) in &res.containers {
-        let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+    for (role, console) in futures_util::future::join_all(each).await {
         ctx.log.block(&format!("{role} console"), &console);
         match role {
             Role::Sim => {
@@ -44,28 +47,31 @@ pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> Consoles
             Role::Client => seen.client_last = last_meaningful_line(&console),
             _ => {}
         }
-        if !role.keeps_logs() {
-            continue;
-        }
-        let dest = ctx.run.logs(*role);
-        let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
-            Ok(file) => tokio::task::spawn_blocking({
-                let dest = dest.clone();
-                move || archive::extract(file, &dest)
-            })
+    }
+    seen
+}
+
+/// One container's console, and its /logs copied into the run directory.
+async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, String) {
+    let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+    if !role.keeps_logs() {
+        return (role, console);
+    }
+    let dest = ctx.run.logs(role);
+    let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
+        Ok(file) => tokio::task::spawn_blocking(move || archive::extract(file, &dest))
             .await
             .map_err(TrialError::from)
             .and_then(|r| r.map_err(TrialError::from)),
-            Err(e) => Err(e.into()),
-        };
-        match copied {
-            Ok(notes) => notes
-                .iter()
-                .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
-            Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
-        }
+        Err(e) => Err(e.into()),
+    };
+    match copied {
+        Ok(notes) => notes
+            .iter()
+            .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
+        Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
     }
-    seen
+    (role, console)
 }
 
 pub(super) fn last_line(text: &str) -> String {

@@ -19,11 +19,12 @@ mod error;
 mod evidence;
 mod log;
 mod memlock;
+mod phases;
 mod resources;
 mod setup;
 
 use std::panic::AssertUnwindSafe;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use bollard::Docker;
 use futures_util::FutureExt;
@@ -31,19 +32,22 @@ use futures_util::FutureExt;
 use crate::catalog::testcases::{ExtraContainer, TestCase};
 use crate::judge::Verdict;
 use crate::layout::{Layout, Role};
-use crate::orchestrate::docker::container;
-use crate::orchestrate::docker::net;
-use crate::orchestrate::docker::{self as dk};
+use crate::orchestrate::background::Background;
+use crate::orchestrate::docker::container::{self, ContainerSpec};
+use crate::orchestrate::docker::pool::NetPool;
 use crate::orchestrate::materials::{self, Materials};
 
 pub use compliance::{check_compliance, Compliance};
 pub use error::TrialError;
 pub use log::TrialLog;
 pub use memlock::probe_memlock;
+pub use phases::{Phase, Timings};
 
 use collect::{collect_logs, save_www};
 use decide::{decide, Ended, Ending};
-use resources::{create, exit_codes, start_role, stop_all, teardown, Resources};
+use memlock::create_container;
+use phases::Clock;
+use resources::{exit_codes, start_role, stop_all, teardown, Resources};
 use setup::setup_for;
 
 /// The images a trial runs.
@@ -66,14 +70,10 @@ pub struct RunOnce<'a> {
     pub save_files: bool,
     pub sim_sysctls: &'a [(&'a str, &'a str)],
     pub log: &'a TrialLog,
-}
-
-/// Phase durations, for the overhead benchmark.
-#[derive(Debug, Clone, Default)]
-pub struct Timings {
-    pub before_client: Duration,
-    pub running: Duration,
-    pub teardown: Duration,
+    /// Where the run's network pair comes from.
+    pub nets: &'a Arc<NetPool>,
+    /// Where the teardown runs, after the verdict.
+    pub afterwards: &'a Background,
 }
 
 /// What a run produced.
@@ -83,63 +83,51 @@ pub struct RunReport {
     pub timings: Timings,
 }
 
-/// Runs the test once; never panics, always cleans up.
+/// Runs the test once; never panics. Its containers and networks are
+/// removed in the background once the verdict is in (also after a panic).
 pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
-    let t0 = Instant::now();
-    let tmp = match crate::orchestrate::cleanup::temp_dir() {
-        Ok(t) => t,
-        Err(e) => {
-            return report(
-                Verdict::failed(format!("cannot create a temporary directory: {e}")),
-                Timings::default(),
-            )
-        }
-    };
-    let test = ctx.test;
-    let dir = tmp.path().to_path_buf();
-    let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir)).await;
-    let m = match prepared {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => return report(Verdict::failed(e.to_string()), Timings::default()),
-        Err(e) => {
-            return report(
-                Verdict::failed(format!("preparing the test files failed: {e}")),
-                Timings::default(),
-            )
-        }
-    };
-    let mut res = Resources::default();
     let mut timings = Timings::default();
-    let outcome = AssertUnwindSafe(execute(ctx, &m, &mut res, &mut timings, t0))
+    let mut res = Resources::default();
+    let outcome = AssertUnwindSafe(execute(ctx, &mut res, &mut timings))
         .catch_unwind()
         .await;
     let verdict = outcome.unwrap_or_else(|_| {
         Verdict::failed("the runner panicked during the trial (a bug in interop-runner)")
     });
-    let t_down = Instant::now();
-    teardown(ctx.docker, &res).await;
-    timings.teardown = t_down.elapsed();
-    if verdict.outcome == crate::outcome::Outcome::Failed && ctx.save_files {
-        save_www(&m, &ctx.run, ctx.log);
-    }
-    report(verdict, timings)
-}
-
-fn report(verdict: Verdict, timings: Timings) -> RunReport {
+    let docker = ctx.docker.clone();
+    ctx.afterwards
+        .spawn(async move { teardown(&docker, &res).await });
     RunReport { verdict, timings }
 }
 
-async fn execute(
-    ctx: &RunOnce<'_>,
-    m: &Materials,
-    res: &mut Resources,
-    timings: &mut Timings,
-    t0: Instant,
-) -> Verdict {
-    match execute_inner(ctx, m, res, timings, t0).await {
+async fn execute(ctx: &RunOnce<'_>, res: &mut Resources, timings: &mut Timings) -> Verdict {
+    let mut clock = Clock::start();
+    let tmp = match crate::orchestrate::cleanup::temp_dir() {
+        Ok(t) => t,
+        Err(e) => return Verdict::failed(format!("cannot create a temporary directory: {e}")),
+    };
+    let test = ctx.test;
+    let dir = tmp.path().to_path_buf();
+    let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir));
+    let (prepared, nets) = tokio::join!(prepared, ctx.nets.take(ctx.docker));
+    match nets {
+        Ok(n) => res.nets = Some(n),
+        Err(e) => return Verdict::failed(e.to_string()),
+    }
+    let m = match prepared {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => return Verdict::failed(e.to_string()),
+        Err(e) => return Verdict::failed(format!("preparing the test files failed: {e}")),
+    };
+    clock.done(timings, Phase::Prepare);
+    let verdict = match execute_inner(ctx, &m, res, timings, clock).await {
         Ok(v) => v,
         Err(reason) => Verdict::failed(reason.to_string()),
+    };
+    if verdict.outcome == crate::outcome::Outcome::Failed && ctx.save_files {
+        save_www(&m, &ctx.run, ctx.log);
     }
+    verdict
 }
 
 async fn execute_inner(
@@ -147,32 +135,26 @@ async fn execute_inner(
     m: &Materials,
     res: &mut Resources,
     timings: &mut Timings,
-    t0: Instant,
+    mut clock: Clock,
 ) -> Result<Verdict, TrialError> {
     let log = ctx.log;
-    let nets = net::create_pair(
-        ctx.docker,
-        &ctx.prefix,
-        &dk::labels(&[("trial", &ctx.prefix)]),
-    )
-    .await?;
+    let Some(nets) = res.nets.clone() else {
+        return Ok(Verdict::failed(
+            "the run has no networks (a bug in interop-runner)",
+        ));
+    };
     log.line(format!(
         "networks: client side 193.167.{0}.0/24, server side 193.167.{1}.0/24",
         nets.subnets.left, nets.subnets.right
     ));
-    res.nets = Some(nets.clone());
     let t = ctx.test;
     let testcases = (t.server_testcase, t.client_testcase);
     let setup = setup_for(&ctx.prefix, nets, m, t.scenario, testcases, t.extra_env);
-    create(
-        ctx,
-        res,
-        Role::Sim,
-        &setup.sim(&ctx.images.sim, ctx.sim_sysctls),
-    )
-    .await?;
-    create(ctx, res, Role::Server, &setup.server(&ctx.images.server)).await?;
-    create(ctx, res, Role::Client, &setup.client(&ctx.images.client)).await?;
+    let mut specs = vec![
+        (Role::Sim, setup.sim(&ctx.images.sim, ctx.sim_sysctls)),
+        (Role::Server, setup.server(&ctx.images.server)),
+        (Role::Client, setup.client(&ctx.images.client)),
+    ];
     for extra in ctx.test.extra_containers {
         let server_side = *extra == ExtraContainer::IperfServer;
         let role = if server_side {
@@ -180,36 +162,35 @@ async fn execute_inner(
         } else {
             Role::IperfClient
         };
-        create(ctx, res, role, &setup.iperf(&ctx.images.iperf, server_side)).await?;
+        specs.push((role, setup.iperf(&ctx.images.iperf, server_side)));
     }
+    create_all(ctx, res, &specs).await?;
+    clock.done(timings, Phase::Create);
     log.line(format!("scenario: {}", ctx.test.scenario));
     log.line(format!(
         "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
-    // The simulator first (as compose's depends_on), then the rest at once:
-    // the client itself waits until the simulated link is up.
-    start_role(ctx.docker, res, Role::Sim).await?;
-    timings.before_client = t0.elapsed();
-    let rest = [
-        Role::Server,
-        Role::IperfServer,
-        Role::IperfClient,
-        Role::Client,
-    ]
-    .map(|r| start_role(ctx.docker, res, r));
-    for started in futures_util::future::join_all(rest).await {
+    // All at once: the client itself waits until the simulated link is up
+    // (sim:57832), and nothing else needs the simulator before that.
+    let starts = res
+        .containers
+        .iter()
+        .map(|(r, _)| start_role(ctx.docker, res, *r));
+    for started in futures_util::future::join_all(starts).await {
         started?;
     }
+    clock.done(timings, Phase::Start);
     log.line("client started");
-    let t_run = Instant::now();
     let ending = wait_for_end(ctx, res).await;
-    timings.running = t_run.elapsed();
+    clock.done(timings, Phase::Running);
+    let ran_for = timings.get(Phase::Running);
     log.line(format!(
         "run ended by {ending:?} after {:.1} s",
-        timings.running.as_secs_f64()
+        ran_for.as_secs_f64()
     ));
     stop_all(ctx.docker, res).await;
+    clock.done(timings, Phase::Stop);
     let codes = exit_codes(ctx.docker, res).await;
     for (role, code) in &codes {
         log.line(format!(
@@ -218,6 +199,7 @@ async fn execute_inner(
         ));
     }
     let consoles = collect_logs(ctx, res).await;
+    clock.done(timings, Phase::Collect);
     let code = |r: Role| {
         codes
             .iter()
@@ -229,10 +211,37 @@ async fn execute_inner(
         server: code(Role::Server),
         client: code(Role::Client),
         sim: code(Role::Sim),
-        ran_for: timings.running,
+        ran_for,
         consoles,
     };
-    decide(ctx, m, res, &ended).await
+    let verdict = decide(ctx, m, res, &ended).await;
+    clock.done(timings, Phase::Judge);
+    verdict
+}
+
+/// Creates every container at once; each one created is recorded for the
+/// teardown even when another fails.
+async fn create_all(
+    ctx: &RunOnce<'_>,
+    res: &mut Resources,
+    specs: &[(Role, ContainerSpec)],
+) -> Result<(), TrialError> {
+    let created = specs
+        .iter()
+        .map(|(role, spec)| async move { (*role, create_container(ctx.docker, spec).await) });
+    let mut first_error = None;
+    for (role, made) in futures_util::future::join_all(created).await {
+        match made {
+            Ok(id) => res.containers.push((role, id)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 async fn wait_for_end(ctx: &RunOnce<'_>, res: &Resources) -> Ending {

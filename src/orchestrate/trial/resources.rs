@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use bollard::Docker;
 
-use super::memlock::create_container;
-use super::RunOnce;
 use crate::layout::Role;
-use crate::orchestrate::docker::container::{self, ContainerSpec};
+use crate::orchestrate::docker::container;
 use crate::orchestrate::docker::net::{self, NetworkPair};
 use crate::orchestrate::docker::{self as dk, DockerError};
 
@@ -51,17 +49,6 @@ pub(super) async fn start_role(
     }
 }
 
-pub(super) async fn create(
-    ctx: &RunOnce<'_>,
-    res: &mut Resources,
-    role: Role,
-    spec: &ContainerSpec,
-) -> Result<(), DockerError> {
-    let id = create_container(ctx.docker, spec).await?;
-    res.containers.push((role, id));
-    Ok(())
-}
-
 pub(super) async fn stop_all(docker: &Docker, res: &Resources) {
     // The sim flushes its traces on SIGTERM; endpoints get a short grace.
     let stops = res
@@ -72,15 +59,14 @@ pub(super) async fn stop_all(docker: &Docker, res: &Resources) {
 }
 
 pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(Role, Option<i64>)> {
-    let mut out = Vec::new();
-    for (role, id) in &res.containers {
+    let codes = res.containers.iter().map(|(role, id)| async move {
         let code = docker
             .inspect_container(id, None)
             .await
             .ok()
             .and_then(|i| i.state)
             .and_then(|s| s.exit_code);
-        out.push((*role, code));
-    }
-    out
+        (*role, code)
+    });
+    futures_util::future::join_all(codes).await
 }

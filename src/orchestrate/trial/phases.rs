@@ -1,0 +1,129 @@
+//! Where a run's time goes: one duration per phase, in the order the phases
+//! happen, printed in `output.txt` and read by `scripts/bench-trials`.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The phases of one run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Test files and certificates, and the pair of networks (side by side).
+    Prepare,
+    /// Every container created.
+    Create,
+    /// Every container started.
+    Start,
+    /// From the start to the end of the run (the client's exit, usually).
+    Running,
+    /// The other containers stopped.
+    Stop,
+    /// Consoles, exit codes and /logs copied out.
+    Collect,
+    /// Downloads checked, traces read, the verdict.
+    Judge,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 7] = [
+        Phase::Prepare,
+        Phase::Create,
+        Phase::Start,
+        Phase::Running,
+        Phase::Stop,
+        Phase::Collect,
+        Phase::Judge,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Prepare => "prepare",
+            Phase::Create => "create",
+            Phase::Start => "start",
+            Phase::Running => "running",
+            Phase::Stop => "stop",
+            Phase::Collect => "collect",
+            Phase::Judge => "judge",
+        }
+    }
+}
+
+/// Phase durations of one run; a phase never reached stays zero.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Timings {
+    spent: [Duration; 7],
+}
+
+impl Timings {
+    pub fn get(&self, phase: Phase) -> Duration {
+        self.spent[phase as usize]
+    }
+
+    pub fn set(&mut self, phase: Phase, d: Duration) {
+        self.spent[phase as usize] = d;
+    }
+
+    /// Everything but the endpoints' own run: the runner's overhead.
+    pub fn overhead(&self) -> Duration {
+        self.spent.iter().sum::<Duration>() - self.get(Phase::Running)
+    }
+}
+
+/// `phases: prepare 0.12 s, create 0.05 s, …; overhead 0.61 s`.
+impl fmt::Display for Timings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "phases:")?;
+        for (i, p) in Phase::ALL.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{} {:.2} s", p.name(), self.get(*p).as_secs_f64())?;
+        }
+        write!(f, "; overhead {:.2} s", self.overhead().as_secs_f64())
+    }
+}
+
+/// Times consecutive phases: each `done` closes the phase that ran since
+/// the previous one.
+pub struct Clock {
+    last: Instant,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock {
+            last: Instant::now(),
+        }
+    }
+
+    pub fn done(&mut self, timings: &mut Timings, phase: Phase) {
+        let now = Instant::now();
+        timings.set(phase, now - self.last);
+        self.last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overhead_is_every_phase_but_running() {
+        let mut t = Timings::default();
+        for (i, p) in Phase::ALL.iter().enumerate() {
+            t.set(*p, Duration::from_millis(100 * (i as u64 + 1)));
+        }
+        // 0.1 + 0.2 + 0.3 + 0.5 + 0.6 + 0.7 (running is 0.4)
+        assert_eq!(t.overhead(), Duration::from_millis(2400));
+        assert_eq!(
+            t.to_string(),
+            "phases: prepare 0.10 s, create 0.20 s, start 0.30 s, running 0.40 s, \
+             stop 0.50 s, collect 0.60 s, judge 0.70 s; overhead 2.40 s"
+        );
+    }
+
+    #[test]
+    fn phases_not_reached_count_nothing() {
+        let mut t = Timings::default();
+        t.set(Phase::Prepare, Duration::from_millis(30));
+        assert_eq!(t.overhead(), Duration::from_millis(30));
+        assert_eq!(t.get(Phase::Judge), Duration::ZERO);
+    }
+}
