@@ -12,7 +12,7 @@ firefox-esr --version
 
 if [ -z "$PROTOCOLS" ]; then
     case "$TESTCASE" in
-        handshake|transfer|retry|http3|multiconnect|resumption|zerortt) ;;
+        handshake|transfer|retry|http3|multiconnect) ;;
         *) echo "firefox: QUIC test case '$TESTCASE' is not supported"; exit 127 ;;
     esac
     # The run's CA, trusted through an enterprise policy (read at start).
