@@ -406,7 +406,12 @@ fn list(name: &str) -> Result<i32, FrontError> {
     if !testcases::measurements(p).is_empty() {
         println!("measurements:");
         for t in testcases::measurements(p) {
-            println!("  {:<22} {:<4} {}", t.name, t.abbr, t.desc);
+            let note = if t.default {
+                ""
+            } else {
+                " (not in the default list)"
+            };
+            println!("  {:<22} {:<4} {}{note}", t.name, t.abbr, t.desc);
         }
     }
     Ok(0)

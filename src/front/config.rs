@@ -295,7 +295,7 @@ mod tests {
                     .iter()
                     .filter(|t| t.default)
                     .count()
-                    + crate::catalog::testcases::measurements(p).len();
+                    + crate::catalog::testcases::default_measurements(p).len();
                 registry.servers().len() * registry.clients().len() * cases
             })
             .collect();

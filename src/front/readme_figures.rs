@@ -42,7 +42,11 @@ fn readme_counts_match_the_catalog_and_the_registries() {
         number_before(readme, " QUIC test cases and both measurements"),
         testcases::defaults(Protocol::Quic).len()
     );
-    assert_eq!(testcases::measurements(Protocol::Quic).len(), 2, "both");
+    assert_eq!(
+        testcases::default_measurements(Protocol::Quic).len(),
+        2,
+        "both"
+    );
     assert_eq!(
         number_before(readme, " WebTransport cases"),
         testcases::defaults(Protocol::WebTransport).len()

@@ -13,6 +13,7 @@
 
 pub mod background;
 pub mod cleanup;
+pub mod cpu;
 pub mod docker;
 pub mod error;
 pub mod gate;

@@ -409,6 +409,7 @@ impl Runner {
     ) -> (Outcome, String) {
         let reps = trial.test.repetitions();
         let mut values = Vec::new();
+        let mut cpu_saturated = Vec::new();
         for rep in 1..=reps {
             let run = if trial.test.is_measurement() {
                 Layout::new(dir).repetition(rep)
@@ -432,6 +433,13 @@ impl Runner {
             };
             let report = trial::run_once(&ctx).await;
             log.line(report.timings.to_string());
+            if report
+                .timings
+                .cpu_busy_running
+                .is_some_and(|b| b >= crate::orchestrate::cpu::SATURATED)
+            {
+                cpu_saturated.push(rep);
+            }
             let v = report.verdict;
             if v.outcome != Outcome::Succeeded {
                 let reason = if reps > 1 {
@@ -457,6 +465,7 @@ impl Runner {
             let m = MeasurementValue {
                 values,
                 unit: "kbps".into(),
+                cpu_saturated,
             };
             log.line(format!("{}: {}", trial.test.name, m.details()));
             record.measurement = Some(m);

@@ -77,6 +77,10 @@ impl fmt::Display for Outcome {
 pub struct MeasurementValue {
     pub values: Vec<f64>,
     pub unit: String,
+    /// Repetitions (1-based) during which the machine's CPUs were
+    /// saturated: their values may measure the machine, not the link.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_saturated: Vec<u32>,
 }
 
 impl MeasurementValue {
@@ -100,7 +104,15 @@ impl MeasurementValue {
 
     /// `mean (± stdev) unit`, rounded to integers.
     pub fn details(&self) -> String {
-        format!("{:.0} (± {:.0}) {}", self.mean(), self.stdev(), self.unit)
+        let mut d = format!("{:.0} (± {:.0}) {}", self.mean(), self.stdev(), self.unit);
+        if !self.cpu_saturated.is_empty() {
+            let reps: Vec<String> = self.cpu_saturated.iter().map(u32::to_string).collect();
+            d.push_str(&format!(
+                " (CPUs saturated in repetition {})",
+                reps.join(", ")
+            ));
+        }
+        d
     }
 }
 
@@ -320,10 +332,19 @@ mod tests {
         let m = MeasurementValue {
             values: vec![9000.0, 9100.0, 8900.0, 9050.0, 8950.0],
             unit: "kbps".into(),
+            cpu_saturated: Vec::new(),
         };
         assert_eq!(m.mean(), 9000.0);
         assert!((m.stdev() - 79.0569).abs() < 0.001);
         assert_eq!(m.details(), "9000 (± 79) kbps");
+        let saturated = MeasurementValue {
+            cpu_saturated: vec![2, 5],
+            ..m
+        };
+        assert_eq!(
+            saturated.details(),
+            "9000 (± 79) kbps (CPUs saturated in repetition 2, 5)"
+        );
     }
 
     #[test]

@@ -352,12 +352,11 @@ type TestLists = (Vec<&'static TestCase>, Vec<&'static TestCase>);
 
 fn pick_tests(protocol: Protocol, filter: &TestFilter) -> Result<TestLists, PlanError> {
     let defaults = testcases::defaults(protocol);
-    let all_measurements: Vec<&'static TestCase> =
-        testcases::measurements(protocol).iter().collect();
+    let measurements = testcases::default_measurements(protocol);
     Ok(match filter {
-        TestFilter::Default => (defaults, all_measurements),
+        TestFilter::Default => (defaults, measurements),
         TestFilter::OnlyTests => (defaults, Vec::new()),
-        TestFilter::OnlyMeasurements => (Vec::new(), all_measurements),
+        TestFilter::OnlyMeasurements => (Vec::new(), measurements),
         TestFilter::Nothing => (Vec::new(), Vec::new()),
         TestFilter::Named(names) => {
             let mut tests = Vec::new();

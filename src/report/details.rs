@@ -145,6 +145,7 @@ mod tests {
         g.measurement = Some(MeasurementValue {
             values: vec![9000.0, 9100.0],
             unit: "kbps".into(),
+            cpu_saturated: Vec::new(),
         });
         g.images.insert("server".into(), "sha256:aa".into());
         let h = record("quic-go", "aioquic", "handshake", Outcome::Failed);

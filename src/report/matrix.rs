@@ -473,6 +473,7 @@ mod tests {
         g.measurement = Some(MeasurementValue {
             values: vec![9000.0, 9100.0],
             unit: "kbps".into(),
+            cpu_saturated: Vec::new(),
         });
         r.insert(&g);
         r.insert(&record("ngtcp2", "aioquic", "goodput", Failed));
@@ -540,7 +541,7 @@ mod tests {
         let cases: Vec<_> = testcases::tests(Protocol::Quic)
             .iter()
             .filter(|t| t.default)
-            .chain(testcases::measurements(Protocol::Quic))
+            .chain(testcases::default_measurements(Protocol::Quic))
             .collect();
         let names: Vec<&str> = cases.iter().map(|t| t.name).collect();
         let mut r = small_results(&servers, &clients, &names.join(","));
@@ -566,6 +567,7 @@ mod tests {
                         rec.measurement = Some(MeasurementValue {
                             values: vec![9100.0, 8800.0, 9455.0],
                             unit: "kbps".into(),
+                            cpu_saturated: Vec::new(),
                         });
                     }
                     r.insert(&rec);

@@ -426,6 +426,7 @@ mod tests {
         g.measurement = Some(MeasurementValue {
             values: vec![8000.0],
             unit: "kbps".into(),
+            cpu_saturated: Vec::new(),
         });
         r.insert(&g);
         r

@@ -238,9 +238,17 @@ pub fn defaults(protocol: Protocol) -> Vec<&'static TestCase> {
     tests(protocol).iter().filter(|t| t.default).collect()
 }
 
+/// The measurements a run covers when none are named.
+pub fn default_measurements(protocol: Protocol) -> Vec<&'static TestCase> {
+    measurements(protocol)
+        .iter()
+        .filter(|t| t.default)
+        .collect()
+}
+
 /// How many trials a pair of implementations gets when no tests are named.
 pub fn default_count(protocol: Protocol) -> usize {
-    defaults(protocol).len() + measurements(protocol).len()
+    defaults(protocol).len() + default_measurements(protocol).len()
 }
 
 /// Looks a test or measurement up by name.

@@ -33,6 +33,7 @@ use crate::catalog::testcases::{ExtraContainer, TestCase};
 use crate::judge::Verdict;
 use crate::layout::{Layout, Role};
 use crate::orchestrate::background::Background;
+use crate::orchestrate::cpu::CpuSample;
 use crate::orchestrate::docker::container::{self, ContainerSpec};
 use crate::orchestrate::docker::pool::NetPool;
 use crate::orchestrate::materials::{self, Materials};
@@ -182,8 +183,10 @@ async fn execute_inner(
     }
     clock.done(timings, Phase::Start);
     log.line("client started");
+    let cpu = CpuSample::now();
     let ending = wait_for_end(ctx, res).await;
     clock.done(timings, Phase::Running);
+    timings.cpu_busy_running = cpu.zip(CpuSample::now()).and_then(|(a, b)| a.busy_until(b));
     let ran_for = timings.get(Phase::Running);
     log.line(format!(
         "run ended by {ending:?} after {:.1} s",

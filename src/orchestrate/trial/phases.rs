@@ -51,6 +51,8 @@ impl Phase {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timings {
     spent: [Duration; 7],
+    /// The machine's busy CPU share while the endpoints ran.
+    pub cpu_busy_running: Option<f64>,
 }
 
 impl Timings {
@@ -76,7 +78,11 @@ impl fmt::Display for Timings {
             let sep = if i == 0 { " " } else { ", " };
             write!(f, "{sep}{} {:.2} s", p.name(), self.get(*p).as_secs_f64())?;
         }
-        write!(f, "; overhead {:.2} s", self.overhead().as_secs_f64())
+        write!(f, "; overhead {:.2} s", self.overhead().as_secs_f64())?;
+        match self.cpu_busy_running {
+            Some(busy) => write!(f, "; CPUs {:.0} % busy while running", busy * 100.0),
+            None => Ok(()),
+        }
     }
 }
 
