@@ -7,6 +7,7 @@
 //! a [`Verdict`] (outcome, one-sentence reason, notes, a measurement's
 //! value). No I/O: everything it reads is handed in.
 
+mod closes;
 mod common;
 mod goodput;
 mod handshake_rules;
@@ -20,6 +21,7 @@ use crate::analyse::Analysis;
 use crate::catalog::testcases::TestCase;
 use crate::outcome::Outcome;
 
+pub use closes::first_error_close;
 pub use stop::Stop;
 pub use traces::{Side, Traces};
 

@@ -2,11 +2,12 @@
 //! 127, a stopped simulator, both endpoints failing); only a run that
 //! ended normally goes to the judge.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use super::collect::Consoles;
 use super::error::TrialError;
-use super::evidence::gather;
+use super::evidence::{gather, server_addrs};
 use super::resources::Resources;
 use super::RunOnce;
 use crate::analyse;
@@ -42,7 +43,12 @@ pub(super) async fn decide(
     res: &Resources,
     e: &Ended,
 ) -> Result<Verdict, TrialError> {
-    if let Some(verdict) = decided_by_ending(e, ctx.test.timeout) {
+    if let Some(mut verdict) = decided_by_ending(e, ctx.test.timeout) {
+        if verdict.outcome == Outcome::Failed {
+            let addrs = server_addrs(res);
+            let analysis = analyse::load(&ctx.run, &addrs);
+            verdict.reason = with_close(std::mem::take(&mut verdict.reason), &analysis, &addrs);
+        }
         return Ok(verdict);
     }
     let evidence = gather(ctx, m, res).await;
@@ -52,9 +58,23 @@ pub(super) async fn decide(
         ctx.log.line(note);
     }
     if verdict.outcome == Outcome::Failed {
-        verdict.reason = with_client_exit(std::mem::take(&mut verdict.reason), e);
+        let reason = with_client_exit(std::mem::take(&mut verdict.reason), e);
+        verdict.reason = with_close(reason, &analysis, &evidence.server_addrs);
     }
     Ok(verdict)
+}
+
+/// Adds the first error a connection was closed with, when the traces
+/// show one (the server side's, else the client side's).
+fn with_close(reason: String, analysis: &analyse::Analysis, server_ips: &[IpAddr]) -> String {
+    let close = [&analysis.server, &analysis.client]
+        .into_iter()
+        .filter_map(|t| t.as_ref().ok())
+        .find_map(|t| judge::first_error_close(t, server_ips));
+    match close {
+        Some(c) => format!("{reason}; {c}"),
+        None => reason,
+    }
 }
 
 /// A check failed while the client had exited non-zero: its code and last

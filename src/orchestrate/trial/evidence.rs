@@ -1,6 +1,7 @@
 //! Gathers what the judge needs from a finished run: the downloads checked
 //! against their sources, the negotiated protocols, the addresses used.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::error::TrialError;
@@ -51,6 +52,25 @@ pub(super) async fn read_small(ctx: &RunOnce<'_>, id: &str, path: &str) -> Optio
     .flatten()
 }
 
+/// The server's IPv4 and IPv6 addresses in this run.
+pub(super) fn server_addrs(res: &Resources) -> Vec<IpAddr> {
+    host_addrs(res, |s| s.right)
+}
+
+/// The endpoint addresses (`.100`) of one side's subnets.
+fn host_addrs(res: &Resources, side: fn(&net::Subnets) -> u8) -> Vec<IpAddr> {
+    res.nets
+        .iter()
+        .flat_map(|n| {
+            [
+                net::Subnets::v4(side(&n.subnets), 100),
+                net::Subnets::v6(side(&n.subnets), 100),
+            ]
+        })
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
 pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
     let client = res.id(Role::Client).unwrap_or_default();
     let server = res.id(Role::Server).unwrap_or_default();
@@ -70,24 +90,12 @@ pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) ->
         }),
         None => None,
     };
-    let sn = res.nets.as_ref().map(|n| n.subnets);
-    let addrs = |pick: fn(&net::Subnets) -> u8| -> Vec<std::net::IpAddr> {
-        sn.iter()
-            .flat_map(|s| {
-                [
-                    net::Subnets::v4(pick(s), 100),
-                    net::Subnets::v6(pick(s), 100),
-                ]
-            })
-            .filter_map(|a| a.parse().ok())
-            .collect()
-    };
     let sizes = ctx.test.file_sizes();
     Evidence {
         download_problem: files.err().map(|e| e.to_string()),
         negotiated,
-        server_addrs: addrs(|s| s.right),
-        client_addrs: addrs(|s| s.left),
+        server_addrs: host_addrs(res, |s| s.right),
+        client_addrs: host_addrs(res, |s| s.left),
         file_count: sizes.len(),
         file_bytes: sizes.iter().sum(),
     }
