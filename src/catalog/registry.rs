@@ -312,7 +312,8 @@ mod tests {
                 "firefox",
                 "flupke-webtransport",
                 "ngtcp2",
-                "aiopquic"
+                "aiopquic",
+                "wtransport"
             ]
         );
         assert_eq!(
@@ -321,7 +322,8 @@ mod tests {
                 "webtransport-go",
                 "flupke-webtransport",
                 "ngtcp2",
-                "aiopquic"
+                "aiopquic",
+                "wtransport"
             ]
         );
     }
