@@ -87,8 +87,9 @@ run_server() {
     SERVER_PID=$!
     # aioquic writes a connection's qlog only when the connection is gone. The
     # runner stops the server right after the client exits, while the last
-    # connection is still draining: give it a second before stopping.
-    trap 'sleep 1; kill -TERM "$SERVER_PID" 2>/dev/null' TERM INT
+    # connection is still draining (three PTOs, about 0.35 s on the default
+    # link): give it half a second before stopping.
+    trap 'sleep 0.5; kill -TERM "$SERVER_PID" 2>/dev/null' TERM INT
     wait "$SERVER_PID"
     # The first wait returns when the trap runs; this one gets the exit code.
     wait "$SERVER_PID"
