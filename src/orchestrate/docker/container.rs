@@ -394,6 +394,29 @@ pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, DockerError> {
     }
 }
 
+/// How a stopped container ended: its exit code and how long its process
+/// ran (the engine's start and finish times), when the engine says.
+pub async fn ended(docker: &Docker, id: &str) -> (Option<i64>, Option<Duration>) {
+    let state = docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|i| i.state);
+    let Some(state) = state else {
+        return (None, None);
+    };
+    let ran = ran_for(state.started_at.as_deref(), state.finished_at.as_deref());
+    (state.exit_code, ran)
+}
+
+/// The time between two RFC 3339 timestamps of the engine.
+fn ran_for(started: Option<&str>, finished: Option<&str>) -> Option<Duration> {
+    use time::format_description::well_known::Rfc3339;
+    let parse = |s: &str| time::OffsetDateTime::parse(s, &Rfc3339).ok();
+    let span = parse(finished?)? - parse(started?)?;
+    span.try_into().ok()
+}
+
 /// Stops a container, giving it `grace` to exit after SIGTERM; a container
 /// whose first process cannot receive SIGTERM is killed at once.
 pub async fn stop(docker: &Docker, id: &str, grace: Duration) {

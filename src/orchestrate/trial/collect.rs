@@ -17,6 +17,7 @@ use crate::orchestrate::materials::Materials;
 /// Log copies are capped: a runaway endpoint must not fill the disk.
 const LOG_LIMIT: u64 = 2 << 30;
 const CONSOLE_LIMIT: usize = 256 * 1024;
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a failure's reason may quote from the consoles.
 #[derive(Debug, Clone, Default)]
@@ -28,16 +29,37 @@ pub(super) struct Consoles {
     pub(super) sim: SimCounters,
 }
 
-/// Copies every container's console and /logs, all at once; returns what
-/// a reason may quote from them.
-pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> Consoles {
+/// What the containers said when they were done.
+pub(super) struct Finished {
+    pub(super) codes: Vec<(Role, Option<i64>)>,
+    pub(super) consoles: Consoles,
+    /// How long the client's process ran, by the engine's clock.
+    pub(super) client_ran: Option<std::time::Duration>,
+}
+
+/// Stops every container and copies out its console and /logs, each
+/// container on its own: the client's logs are copied while the server and
+/// the simulator are still stopping.
+pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
     let each = res
         .containers
         .iter()
-        .map(|(role, id)| collect_one(ctx, *role, id));
-    let mut seen = Consoles::default();
-    for (role, console) in futures_util::future::join_all(each).await {
+        .map(|(role, id)| finish_one(ctx, *role, id));
+    let mut done = Finished {
+        codes: Vec::new(),
+        consoles: Consoles::default(),
+        client_ran: None,
+    };
+    for (role, (code, ran), console) in futures_util::future::join_all(each).await {
+        if role == Role::Client {
+            done.client_ran = ran;
+        }
+        ctx.log.line(format!(
+            "{role} exit code: {}",
+            code.map_or("unknown".to_string(), |c| c.to_string())
+        ));
         ctx.log.block(&format!("{role} console"), &console);
+        let seen = &mut done.consoles;
         match role {
             Role::Sim => {
                 seen.sim_last_line = last_line(&console);
@@ -47,15 +69,26 @@ pub(super) async fn collect_logs(ctx: &RunOnce<'_>, res: &Resources) -> Consoles
             Role::Client => seen.client_last = last_meaningful_line(&console),
             _ => {}
         }
+        done.codes.push((role, code));
     }
-    seen
+    done
+}
+
+type Ended = (Option<i64>, Option<std::time::Duration>);
+
+async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Ended, String) {
+    // The sim flushes its traces on SIGTERM; endpoints get a short grace.
+    container::stop(ctx.docker, id, STOP_GRACE).await;
+    let ended = container::ended(ctx.docker, id).await;
+    let console = collect_one(ctx, role, id).await;
+    (role, ended, console)
 }
 
 /// One container's console, and its /logs copied into the run directory.
-async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, String) {
+async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> String {
     let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
     if !role.keeps_logs() {
-        return (role, console);
+        return console;
     }
     let dest = ctx.run.logs(role);
     let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
@@ -71,7 +104,7 @@ async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, String) 
             .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
         Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
     }
-    (role, console)
+    console
 }
 
 pub(super) fn last_line(text: &str) -> String {

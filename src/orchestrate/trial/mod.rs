@@ -44,11 +44,11 @@ pub use log::TrialLog;
 pub use memlock::probe_memlock;
 pub use phases::{Phase, Timings};
 
-use collect::{collect_logs, save_www};
+use collect::{finish_all, save_www, Finished};
 use decide::{decide, Ended, Ending};
 use memlock::create_container;
 use phases::Clock;
-use resources::{exit_codes, start_role, stop_all, teardown, Resources};
+use resources::{start_role, teardown, Resources};
 use setup::setup_for;
 
 /// The images a trial runs.
@@ -192,17 +192,13 @@ async fn execute_inner(
         "run ended by {ending:?} after {:.1} s",
         ran_for.as_secs_f64()
     ));
-    stop_all(ctx.docker, res).await;
-    clock.done(timings, Phase::Stop);
-    let codes = exit_codes(ctx.docker, res).await;
-    for (role, code) in &codes {
-        log.line(format!(
-            "{role} exit code: {}",
-            code.map_or("unknown".to_string(), |c| c.to_string())
-        ));
-    }
-    let consoles = collect_logs(ctx, res).await;
-    clock.done(timings, Phase::Collect);
+    let Finished {
+        codes,
+        consoles,
+        client_ran,
+    } = finish_all(ctx, res).await;
+    clock.done(timings, Phase::Finish);
+    timings.client_ran = client_ran;
     let code = |r: Role| {
         codes
             .iter()

@@ -15,22 +15,20 @@ pub enum Phase {
     Start,
     /// From the start to the end of the run (the client's exit, usually).
     Running,
-    /// The other containers stopped.
-    Stop,
-    /// Consoles, exit codes and /logs copied out.
-    Collect,
+    /// The other containers stopped; exit codes, consoles and /logs
+    /// copied out (each container on its own).
+    Finish,
     /// Downloads checked, traces read, the verdict.
     Judge,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 6] = [
         Phase::Prepare,
         Phase::Create,
         Phase::Start,
         Phase::Running,
-        Phase::Stop,
-        Phase::Collect,
+        Phase::Finish,
         Phase::Judge,
     ];
 
@@ -40,8 +38,7 @@ impl Phase {
             Phase::Create => "create",
             Phase::Start => "start",
             Phase::Running => "running",
-            Phase::Stop => "stop",
-            Phase::Collect => "collect",
+            Phase::Finish => "finish",
             Phase::Judge => "judge",
         }
     }
@@ -50,9 +47,12 @@ impl Phase {
 /// Phase durations of one run; a phase never reached stays zero.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timings {
-    spent: [Duration; 7],
+    spent: [Duration; 6],
     /// The machine's busy CPU share while the endpoints ran.
     pub cpu_busy_running: Option<f64>,
+    /// The client's own run, start to exit, by the engine's clock: the
+    /// part of a trial's wall time that is not the runner's.
+    pub client_ran: Option<Duration>,
 }
 
 impl Timings {
@@ -79,6 +79,9 @@ impl fmt::Display for Timings {
             write!(f, "{sep}{} {:.2} s", p.name(), self.get(*p).as_secs_f64())?;
         }
         write!(f, "; overhead {:.2} s", self.overhead().as_secs_f64())?;
+        if let Some(ran) = self.client_ran {
+            write!(f, "; client ran {:.2} s", ran.as_secs_f64())?;
+        }
         match self.cpu_busy_running {
             Some(busy) => write!(f, "; CPUs {:.0} % busy while running", busy * 100.0),
             None => Ok(()),
@@ -116,12 +119,12 @@ mod tests {
         for (i, p) in Phase::ALL.iter().enumerate() {
             t.set(*p, Duration::from_millis(100 * (i as u64 + 1)));
         }
-        // 0.1 + 0.2 + 0.3 + 0.5 + 0.6 + 0.7 (running is 0.4)
-        assert_eq!(t.overhead(), Duration::from_millis(2400));
+        // 0.1 + 0.2 + 0.3 + 0.5 + 0.6 (running is 0.4)
+        assert_eq!(t.overhead(), Duration::from_millis(1700));
         assert_eq!(
             t.to_string(),
             "phases: prepare 0.10 s, create 0.20 s, start 0.30 s, running 0.40 s, \
-             stop 0.50 s, collect 0.60 s, judge 0.70 s; overhead 2.40 s"
+             finish 0.50 s, judge 0.60 s; overhead 1.70 s"
         );
     }
 

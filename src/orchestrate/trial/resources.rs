@@ -1,8 +1,6 @@
 //! The Docker objects a run created, so that teardown removes exactly
 //! those, and the per-role operations on them.
 
-use std::time::Duration;
-
 use bollard::Docker;
 
 use crate::layout::Role;
@@ -47,26 +45,4 @@ pub(super) async fn start_role(
         Some(id) => container::start(docker, id, role.name()).await,
         None => Ok(()),
     }
-}
-
-pub(super) async fn stop_all(docker: &Docker, res: &Resources) {
-    // The sim flushes its traces on SIGTERM; endpoints get a short grace.
-    let stops = res
-        .containers
-        .iter()
-        .map(|(_, id)| container::stop(docker, id, Duration::from_secs(2)));
-    futures_util::future::join_all(stops).await;
-}
-
-pub(super) async fn exit_codes(docker: &Docker, res: &Resources) -> Vec<(Role, Option<i64>)> {
-    let codes = res.containers.iter().map(|(role, id)| async move {
-        let code = docker
-            .inspect_container(id, None)
-            .await
-            .ok()
-            .and_then(|i| i.state)
-            .and_then(|s| s.exit_code);
-        (*role, code)
-    });
-    futures_util::future::join_all(codes).await
 }

@@ -122,3 +122,21 @@ fn sigterm_is_taken_when_handled_or_blocked() {
     assert_eq!(takes_signal("SigBlk:\t0\nSigCgt:\tzz\n", SIGTERM), None);
     assert_eq!(takes_signal("SigBlk:\t0\nSigCgt:\t1\n", 65), Some(false));
 }
+
+#[test]
+fn run_time_comes_from_the_engine_timestamps() {
+    assert_eq!(
+        ran_for(
+            Some("2026-12-04T07:40:01.250000000Z"),
+            Some("2026-12-04T07:40:03.000000001Z")
+        ),
+        Some(Duration::from_nanos(1_750_000_001))
+    );
+    // A container that never finished has the zero time as its end.
+    assert_eq!(
+        ran_for(Some("2026-12-04T07:40:01Z"), Some("0001-01-01T00:00:00Z")),
+        None
+    );
+    assert_eq!(ran_for(Some("garbage"), Some("2026-12-04T07:40:01Z")), None);
+    assert_eq!(ran_for(None, Some("2026-12-04T07:40:01Z")), None);
+}
