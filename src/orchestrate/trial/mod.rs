@@ -174,11 +174,14 @@ async fn execute_inner(
     ));
     // All at once: the client itself waits until the simulated link is up
     // (sim:57832), and nothing else needs the simulator before that.
-    let starts = res
-        .containers
-        .iter()
-        .map(|(r, _)| start_role(ctx.docker, res, *r));
-    for started in futures_util::future::join_all(starts).await {
+    let t = std::time::Instant::now();
+    let started_res: &Resources = res;
+    let starts = started_res.containers.iter().map(|(r, _)| async move {
+        let s = start_role(ctx.docker, started_res, *r).await;
+        (*r, s, t.elapsed())
+    });
+    for (role, started, at) in futures_util::future::join_all(starts).await {
+        log.line(format!("{role} started after {:.2} s", at.as_secs_f64()));
         started?;
     }
     clock.done(timings, Phase::Start);
