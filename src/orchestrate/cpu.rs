@@ -11,6 +11,31 @@ pub struct CpuSample {
 
 /// Busier than this over a measurement's run, the CPUs were the limit.
 pub const SATURATED: f64 = 0.95;
+/// The simulator forwards on one thread: busier than this share of one
+/// core, it was the limit.
+pub const SIM_SATURATED: f64 = 0.90;
+
+/// CPU time a process (all its threads) has used, in clock ticks.
+pub fn process_ticks(pid: i64) -> Option<u64> {
+    parse_process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line (fields 14 and 15; the
+/// command name before them may hold spaces and parentheses).
+fn parse_process_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The share of one core that `ticks` of CPU time are over `seconds`.
+pub fn core_share(ticks: u64, seconds: f64) -> Option<f64> {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0 && seconds > 0.0).then(|| ticks as f64 / hz as f64 / seconds)
+}
 
 impl CpuSample {
     /// Now, or `None` where `/proc/stat` cannot be read.
@@ -60,6 +85,14 @@ mod tests {
         assert_eq!(a.busy_until(b), Some(0.9));
         assert_eq!(b.busy_until(a), None);
         assert_eq!(a.busy_until(a), None);
+    }
+
+    #[test]
+    fn process_ticks_skip_a_command_name_with_spaces() {
+        let stat = "42 (interop sim) S 1 42 42 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 3 0";
+        assert_eq!(parse_process_ticks(stat), Some(300));
+        assert_eq!(parse_process_ticks("42 (x) S 1"), None);
+        assert_eq!(parse_process_ticks("garbage"), None);
     }
 
     #[test]

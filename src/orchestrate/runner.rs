@@ -433,11 +433,7 @@ impl Runner {
             };
             let report = trial::run_once(&ctx).await;
             log.line(report.timings.to_string());
-            if report
-                .timings
-                .cpu_busy_running
-                .is_some_and(|b| b >= crate::orchestrate::cpu::SATURATED)
-            {
+            if report.timings.cpu_saturated() {
                 cpu_saturated.push(rep);
             }
             let v = report.verdict;

@@ -77,8 +77,9 @@ impl fmt::Display for Outcome {
 pub struct MeasurementValue {
     pub values: Vec<f64>,
     pub unit: String,
-    /// Repetitions (1-based) during which the machine's CPUs were
-    /// saturated: their values may measure the machine, not the link.
+    /// Repetitions (1-based) during which the machine's CPUs, or the
+    /// simulator's core, were saturated: their values may measure the
+    /// machine, not the link.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_saturated: Vec<u32>,
 }

@@ -394,6 +394,17 @@ pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, DockerError> {
     }
 }
 
+/// The host PID of a running container's first process.
+pub async fn host_pid(docker: &Docker, id: &str) -> Option<i64> {
+    docker
+        .inspect_container(id, None)
+        .await
+        .ok()
+        .and_then(|i| i.state)
+        .and_then(|s| s.pid)
+        .filter(|p| *p > 0)
+}
+
 /// How a stopped container ended: its exit code and how long its process
 /// ran (the engine's start and finish times), when the engine says.
 pub async fn ended(docker: &Docker, id: &str) -> (Option<i64>, Option<Duration>) {

@@ -33,7 +33,7 @@ use crate::catalog::testcases::{ExtraContainer, TestCase};
 use crate::judge::Verdict;
 use crate::layout::{Layout, Role};
 use crate::orchestrate::background::Background;
-use crate::orchestrate::cpu::CpuSample;
+use crate::orchestrate::cpu::{self, CpuSample};
 use crate::orchestrate::docker::container::{self, ContainerSpec};
 use crate::orchestrate::docker::pool::NetPool;
 use crate::orchestrate::materials::{self, Materials};
@@ -186,10 +186,21 @@ async fn execute_inner(
     }
     clock.done(timings, Phase::Start);
     log.line("client started");
-    let cpu = CpuSample::now();
+    let sim_pid = match res.id(Role::Sim) {
+        Some(id) => container::host_pid(ctx.docker, id).await,
+        None => None,
+    };
+    let sim_ticks = sim_pid.and_then(cpu::process_ticks);
+    let machine = CpuSample::now();
     let ending = wait_for_end(ctx, res).await;
     clock.done(timings, Phase::Running);
-    timings.cpu_busy_running = cpu.zip(CpuSample::now()).and_then(|(a, b)| a.busy_until(b));
+    timings.cpu_busy_running = machine
+        .zip(CpuSample::now())
+        .and_then(|(a, b)| a.busy_until(b));
+    let secs = timings.get(Phase::Running).as_secs_f64();
+    timings.sim_cpu_running = sim_ticks
+        .zip(sim_pid.and_then(cpu::process_ticks))
+        .and_then(|(a, b)| cpu::core_share(b.checked_sub(a)?, secs));
     let ran_for = timings.get(Phase::Running);
     log.line(format!(
         "run ended by {ending:?} after {:.1} s",

@@ -50,12 +50,22 @@ pub struct Timings {
     spent: [Duration; 6],
     /// The machine's busy CPU share while the endpoints ran.
     pub cpu_busy_running: Option<f64>,
+    /// The simulator's share of one core while the endpoints ran.
+    pub sim_cpu_running: Option<f64>,
     /// The client's own run, start to exit, by the engine's clock: the
     /// part of a trial's wall time that is not the runner's.
     pub client_ran: Option<Duration>,
 }
 
 impl Timings {
+    /// Whether the machine, not the link, may have limited the run: the
+    /// CPUs were saturated, or the simulator's one core was.
+    pub fn cpu_saturated(&self) -> bool {
+        use crate::orchestrate::cpu::{SATURATED, SIM_SATURATED};
+        self.cpu_busy_running.is_some_and(|b| b >= SATURATED)
+            || self.sim_cpu_running.is_some_and(|s| s >= SIM_SATURATED)
+    }
+
     pub fn get(&self, phase: Phase) -> Duration {
         self.spent[phase as usize]
     }
@@ -82,8 +92,11 @@ impl fmt::Display for Timings {
         if let Some(ran) = self.client_ran {
             write!(f, "; client ran {:.2} s", ran.as_secs_f64())?;
         }
-        match self.cpu_busy_running {
-            Some(busy) => write!(f, "; CPUs {:.0} % busy while running", busy * 100.0),
+        if let Some(busy) = self.cpu_busy_running {
+            write!(f, "; CPUs {:.0} % busy while running", busy * 100.0)?;
+        }
+        match self.sim_cpu_running {
+            Some(share) => write!(f, ", the simulator {:.0} % of a core", share * 100.0),
             None => Ok(()),
         }
     }
