@@ -211,7 +211,10 @@ fn chacha20_tls() -> Result<tls::rustls::Client> {
         .with_no_client_auth();
     config.alpn_protocols = vec![ALPN.as_bytes().to_vec()];
     config.key_log = Arc::new(rustls::KeyLogFile::new());
-    Ok(tls::rustls::Client::new(config))
+    // Deprecated in favour of the builder, which cannot restrict the suites.
+    #[allow(deprecated)]
+    let client = tls::rustls::Client::new(config);
+    Ok(client)
 }
 
 /// One connection fetching `paths` in parallel, one stream each.
