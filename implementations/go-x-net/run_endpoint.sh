@@ -20,7 +20,7 @@ case "$ROLE" in
             *) echo "go-x-net client: test case '$TESTCASE' is not supported"; exit 127 ;;
         esac
         /wait-for-it.sh sim:57832 -s -t 30
-        exec "$BIN" 2> >(tee -a /logs/stderr.log >&2)
+        exec "$BIN"
         ;;
     server)
         # A chacha20 client offers only ChaCha20-Poly1305, which Go's server
@@ -29,7 +29,7 @@ case "$ROLE" in
             handshake|transfer|retry|multiconnect|chacha20) ;;
             *) echo "go-x-net server: test case '$TESTCASE' is not supported"; exit 127 ;;
         esac
-        exec "$BIN" 2> >(tee -a /logs/stderr.log >&2)
+        exec "$BIN"
         ;;
     *)
         echo "go-x-net: ROLE must be client or server, not '$ROLE'" >&2

@@ -19,11 +19,11 @@ case "$ROLE" in
     client)
         supports "$TESTCASE" || { echo "quinn client: test case '$TESTCASE' is not supported"; exit 127; }
         /wait-for-it.sh sim:57832 -s -t 30
-        exec /usr/local/bin/quinn-endpoint 2> >(tee -a /logs/stderr.log >&2)
+        exec /usr/local/bin/quinn-endpoint
         ;;
     server)
         supports "$TESTCASE" || { echo "quinn server: test case '$TESTCASE' is not supported"; exit 127; }
-        exec /usr/local/bin/quinn-endpoint 2> >(tee -a /logs/stderr.log >&2)
+        exec /usr/local/bin/quinn-endpoint
         ;;
     *)
         echo "quinn: ROLE must be client or server, not '$ROLE'" >&2

@@ -28,11 +28,11 @@ case "$ROLE" in
     client)
         client_supports "$TESTCASE" || { echo "wtransport client: WebTransport test case '$TESTCASE' is not supported"; exit 127; }
         /wait-for-it.sh sim:57832 -s -t 30
-        exec /usr/local/bin/wtransport-endpoint 2> >(tee -a /logs/stderr.log >&2)
+        exec /usr/local/bin/wtransport-endpoint
         ;;
     server)
         server_supports "$TESTCASE" || { echo "wtransport server: WebTransport test case '$TESTCASE' is not supported"; exit 127; }
-        exec /usr/local/bin/wtransport-endpoint 2> >(tee -a /logs/stderr.log >&2)
+        exec /usr/local/bin/wtransport-endpoint
         ;;
     *)
         echo "wtransport: ROLE must be client or server, not '$ROLE'" >&2
