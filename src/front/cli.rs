@@ -624,7 +624,7 @@ mod tests {
         let (_, records) = live_run(dir.path());
         let mut stale = records
             .iter()
-            .find(|r| r.server == "mvfst")
+            .find(|r| r.server == "mvfst" && r.test == "handshake")
             .unwrap()
             .clone();
         stale.outcome = Outcome::Failed;

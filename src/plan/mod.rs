@@ -248,13 +248,17 @@ impl Plan {
         let mut out = Vec::with_capacity(self.trial_count().min(MAX_TRIALS) as usize);
         // Measurements come after every test: each runs alone, so one met
         // early would idle the other threads while it waits for the machine.
-        for tests in [&self.tests, &self.measurements] {
-            for (s, c) in &self.pairs {
-                let (Some(server), Some(client)) = (shared.get(s.as_str()), shared.get(c.as_str()))
-                else {
-                    continue;
-                };
-                for test in tests {
+        // Tests go longest first, every pair of one test before the next,
+        // so that threads are packed: a long trial met last would run on
+        // alone while the other threads idle.
+        for tests in [longest_first(&self.tests), self.measurements.clone()] {
+            for test in tests {
+                for (s, c) in &self.pairs {
+                    let (Some(server), Some(client)) =
+                        (shared.get(s.as_str()), shared.get(c.as_str()))
+                    else {
+                        continue;
+                    };
                     out.push(Trial {
                         protocol: self.protocol,
                         server: Arc::clone(server),
@@ -266,6 +270,18 @@ impl Plan {
         }
         out
     }
+}
+
+/// Tests by how long a trial of them may take, longest first: the timeout
+/// (the loss tests may take 300 s), then the bytes to move; ties keep the
+/// catalog's order.
+fn longest_first(tests: &[&'static TestCase]) -> Vec<&'static TestCase> {
+    let mut sorted = tests.to_vec();
+    sorted.sort_by_key(|t| {
+        let bytes: u64 = t.file_sizes().iter().sum();
+        std::cmp::Reverse((t.timeout, bytes))
+    });
+    sorted
 }
 
 /// The reference's default for auto-unsupported: the sole server or the

@@ -36,7 +36,19 @@ fn full_quic_matrix_has_every_pair_and_test() {
         .any(|t| t.client.name == "nginx" || t.server.name == "chrome"));
     let unique: HashSet<String> = trials.iter().map(Trial::name).collect();
     assert_eq!(unique.len(), trials.len());
-    assert_eq!(trials[0].name(), "quic-go_quic-go_handshake");
+    // Longest first: the loss tests that may take 300 s, every pair of one
+    // before the next; the handshake-sized tests last; measurements after all.
+    assert_eq!(trials[0].name(), "quic-go_quic-go_handshakeloss");
+    assert_eq!(trials[1].name(), "ngtcp2_quic-go_handshakeloss");
+    let order: Vec<&str> = trials.iter().map(|t| t.test.name).collect();
+    let first = |name: &str| order.iter().position(|n| *n == name).unwrap();
+    assert!(first("handshakecorruption") < first("transfer"));
+    assert!(first("transfer") < first("chacha20"));
+    assert!(first("chacha20") < first("handshake"));
+    let last_test = order
+        .iter()
+        .rposition(|n| !["goodput", "crosstraffic"].contains(n));
+    assert!(last_test.unwrap() < first("goodput"));
     // client-major: the second pair keeps the client and moves the server.
     assert_eq!(plan.pairs[1], ("ngtcp2".to_string(), "quic-go".to_string()));
 }
