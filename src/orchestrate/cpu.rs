@@ -20,11 +20,16 @@ pub fn process_ticks(pid: i64) -> Option<u64> {
     parse_process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// utime + stime of a `/proc/<pid>/stat` line (fields 14 and 15; the
-/// command name before them may hold spaces and parentheses).
+/// The fields of a `/proc/<pid>/stat` line from the third (the state) on:
+/// the command name before them may hold spaces and parentheses.
+pub fn stat_fields_after_name(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    Some(rest.split_whitespace())
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line (fields 14 and 15).
 fn parse_process_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split_whitespace().skip(11);
+    let mut fields = stat_fields_after_name(stat)?.skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
     Some(utime + stime)
@@ -92,6 +97,7 @@ mod tests {
         let stat = "42 (interop sim) S 1 42 42 0 -1 4194560 900 0 0 0 250 50 0 0 20 0 3 0";
         assert_eq!(parse_process_ticks(stat), Some(300));
         assert_eq!(parse_process_ticks("42 (x) S 1"), None);
+        assert_eq!(parse_process_ticks("42 (x)"), None);
         assert_eq!(parse_process_ticks("garbage"), None);
     }
 

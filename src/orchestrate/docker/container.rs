@@ -394,13 +394,15 @@ pub async fn wait_exit(docker: &Docker, id: &str) -> Result<i64, DockerError> {
     }
 }
 
-/// The host PID of a running container's first process.
+/// The host PID of a running container's first process; `None` once it
+/// has exited (or the container is gone).
 pub async fn host_pid(docker: &Docker, id: &str) -> Option<i64> {
     docker
         .inspect_container(id, None)
         .await
         .ok()
         .and_then(|i| i.state)
+        .filter(|s| s.running == Some(true))
         .and_then(|s| s.pid)
         .filter(|p| *p > 0)
 }
@@ -431,15 +433,7 @@ fn ran_for(started: Option<&str>, finished: Option<&str>) -> Option<Duration> {
 /// Stops a container, giving it `grace` to exit after SIGTERM; a container
 /// whose first process cannot receive SIGTERM is killed at once.
 pub async fn stop(docker: &Docker, id: &str, grace: Duration) {
-    let pid = docker
-        .inspect_container(id, None)
-        .await
-        .ok()
-        .and_then(|i| i.state)
-        .filter(|s| s.running == Some(true))
-        .and_then(|s| s.pid)
-        .filter(|p| *p > 0);
-    let Some(pid) = pid else {
+    let Some(pid) = host_pid(docker, id).await else {
         // Exited already, or gone: nothing to wait for.
         return;
     };
@@ -463,10 +457,8 @@ pub async fn stop(docker: &Docker, id: &str, grace: Duration) {
 /// killing it (Python and shells as PID 1 do that).
 fn sigterm_reaches(pid: i64) -> Option<bool> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    takes_signal(&status, SIGTERM)
+    takes_signal(&status, libc::SIGTERM as u32)
 }
-
-const SIGTERM: u32 = 15;
 
 /// Whether a `/proc/<pid>/status` text shows `signal` handled (`SigCgt`)
 /// or blocked (`SigBlk`), or `None` when a mask is missing or malformed.

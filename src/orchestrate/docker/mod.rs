@@ -32,9 +32,8 @@ pub async fn connect() -> Result<Docker, DockerError> {
 /// `<pid>:<start time in clock ticks>` of a process, read from /proc.
 fn process_identity(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces; fields resume after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let start = rest.split_whitespace().nth(19)?;
+    // Field 22, the start time.
+    let start = crate::orchestrate::cpu::stat_fields_after_name(&stat)?.nth(19)?;
     Some(format!("{pid}:{start}"))
 }
 

@@ -74,9 +74,10 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
     done
 }
 
-type Ended = (Option<i64>, Option<std::time::Duration>);
+/// A stopped container's exit code and run time.
+type Exit = (Option<i64>, Option<std::time::Duration>);
 
-async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Ended, String) {
+async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Exit, String) {
     // The sim flushes its traces on SIGTERM; endpoints get a short grace.
     container::stop(ctx.docker, id, STOP_GRACE).await;
     let ended = container::ended(ctx.docker, id).await;

@@ -48,7 +48,7 @@ use collect::{finish_all, save_www, Finished};
 use decide::{decide, Ended, Ending};
 use memlock::create_container;
 use phases::Clock;
-use resources::{start_role, teardown, Resources};
+use resources::{teardown, Resources};
 use setup::setup_for;
 
 /// The images a trial runs.
@@ -172,35 +172,10 @@ async fn execute_inner(
         "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
-    // All at once: the client itself waits until the simulated link is up
-    // (sim:57832), and nothing else needs the simulator before that.
-    let t = std::time::Instant::now();
-    let started_res: &Resources = res;
-    let starts = started_res.containers.iter().map(|(r, _)| async move {
-        let s = start_role(ctx.docker, started_res, *r).await;
-        (*r, s, t.elapsed())
-    });
-    for (role, started, at) in futures_util::future::join_all(starts).await {
-        log.line(format!("{role} started after {:.2} s", at.as_secs_f64()));
-        started?;
-    }
+    start_all(ctx, res).await?;
     clock.done(timings, Phase::Start);
     log.line("client started");
-    let sim_pid = match res.id(Role::Sim) {
-        Some(id) => container::host_pid(ctx.docker, id).await,
-        None => None,
-    };
-    let sim_ticks = sim_pid.and_then(cpu::process_ticks);
-    let machine = CpuSample::now();
-    let ending = wait_for_end(ctx, res).await;
-    clock.done(timings, Phase::Running);
-    timings.cpu_busy_running = machine
-        .zip(CpuSample::now())
-        .and_then(|(a, b)| a.busy_until(b));
-    let secs = timings.get(Phase::Running).as_secs_f64();
-    timings.sim_cpu_running = sim_ticks
-        .zip(sim_pid.and_then(cpu::process_ticks))
-        .and_then(|(a, b)| cpu::core_share(b.checked_sub(a)?, secs));
+    let ending = watch_run(ctx, res, timings, &mut clock).await;
     let ran_for = timings.get(Phase::Running);
     log.line(format!(
         "run ended by {ending:?} after {:.1} s",
@@ -230,6 +205,49 @@ async fn execute_inner(
     let verdict = decide(ctx, m, res, &ended).await;
     clock.done(timings, Phase::Judge);
     verdict
+}
+
+/// Starts every container at once: the client itself waits until the
+/// simulated link is up (sim:57832), and nothing else needs the simulator
+/// before that. Logs when each one had started.
+async fn start_all(ctx: &RunOnce<'_>, res: &Resources) -> Result<(), TrialError> {
+    let t0 = std::time::Instant::now();
+    let starts = res.containers.iter().map(|(role, id)| async move {
+        let started = container::start(ctx.docker, id, role.name()).await;
+        (*role, started, t0.elapsed())
+    });
+    for (role, started, at) in futures_util::future::join_all(starts).await {
+        ctx.log
+            .line(format!("{role} started after {:.2} s", at.as_secs_f64()));
+        started?;
+    }
+    Ok(())
+}
+
+/// Waits for the run to end, and notes how busy the machine's CPUs and the
+/// simulator's core were meanwhile (a measurement's figure needs both).
+async fn watch_run(
+    ctx: &RunOnce<'_>,
+    res: &Resources,
+    timings: &mut Timings,
+    clock: &mut Clock,
+) -> Ending {
+    let sim_pid = match res.id(Role::Sim) {
+        Some(id) => container::host_pid(ctx.docker, id).await,
+        None => None,
+    };
+    let sim_ticks = sim_pid.and_then(cpu::process_ticks);
+    let machine = CpuSample::now();
+    let ending = wait_for_end(ctx, res).await;
+    clock.done(timings, Phase::Running);
+    timings.cpu_busy_running = machine
+        .zip(CpuSample::now())
+        .and_then(|(a, b)| a.busy_until(b));
+    let secs = timings.get(Phase::Running).as_secs_f64();
+    timings.sim_cpu_running = sim_ticks
+        .zip(sim_pid.and_then(cpu::process_ticks))
+        .and_then(|(a, b)| cpu::core_share(b.checked_sub(a)?, secs));
+    ending
 }
 
 /// Creates every container at once; each one created is recorded for the

@@ -108,18 +108,19 @@ fn other_subnets_move_every_address() {
 
 #[test]
 fn sigterm_is_taken_when_handled_or_blocked() {
+    const TERM: u32 = libc::SIGTERM as u32;
     let python_as_init = "Name:\tpython3\nSigBlk:\t0000000000000000\nSigIgn:\t0000000001001000\nSigCgt:\t0000000100000002\n";
-    assert_eq!(takes_signal(python_as_init, SIGTERM), Some(false));
+    assert_eq!(takes_signal(python_as_init, TERM), Some(false));
     // Go's runtime handles every signal, SIGTERM (bit 14) among them.
     let go = "SigBlk:\t0000000000000000\nSigCgt:\tfffffffffffc7eff\n";
-    assert_eq!(takes_signal(go, SIGTERM), Some(true));
+    assert_eq!(takes_signal(go, TERM), Some(true));
     // The simulator blocks it and reads it from a signalfd.
     let sim = "SigBlk:\t0000000000004003\nSigCgt:\t0000000000000000\n";
-    assert_eq!(takes_signal(sim, SIGTERM), Some(true));
+    assert_eq!(takes_signal(sim, TERM), Some(true));
     let other = "SigBlk:\t0000000000000000\nSigCgt:\t0000000000002000\n";
-    assert_eq!(takes_signal(other, SIGTERM), Some(false));
-    assert_eq!(takes_signal("SigCgt:\t0000000000004000\n", SIGTERM), None);
-    assert_eq!(takes_signal("SigBlk:\t0\nSigCgt:\tzz\n", SIGTERM), None);
+    assert_eq!(takes_signal(other, TERM), Some(false));
+    assert_eq!(takes_signal("SigCgt:\t0000000000004000\n", TERM), None);
+    assert_eq!(takes_signal("SigBlk:\t0\nSigCgt:\tzz\n", TERM), None);
     assert_eq!(takes_signal("SigBlk:\t0\nSigCgt:\t1\n", 65), Some(false));
 }
 
