@@ -862,3 +862,86 @@ async fn udp_gso_super_datagrams_are_split_and_delivered() {
     assert_eq!(right as u64, number(&flood, "sent"));
     assert!(left < right, "left {left}, right {right}");
 }
+
+/// Sends a signal to a container's first process.
+async fn signal(docker: &Docker, id: &str, signal: &str) {
+    let options = bollard::query_parameters::KillContainerOptions {
+        signal: signal.to_string(),
+    };
+    if let Err(e) = docker.kill_container(id, Some(options)).await {
+        panic!("cannot send {signal} to {id}: {e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_link_opens_on_sigusr1_and_sigusr2_completes_the_traces() {
+    let mut bed: Testbed = Testbed::new("hold", 222, 223).await;
+    let server: String = bed.endpoint("server", ECHO).await;
+    let sim: String = bed
+        .sim(
+            &format!("simple-p2p {LINK}"),
+            &[("WAITFORSERVER", "server:4000"), ("SIM_HOLD", "1")],
+            true,
+        )
+        .await;
+    bed.start(&server).await;
+    bed.start(&sim).await;
+    let deadline: Instant = Instant::now() + Duration::from_secs(30);
+    while !bed.logs(&sim).await.contains("holding the link") {
+        assert!(Instant::now() < deadline, "the simulator never held");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held: String = bed.logs(&sim).await;
+    assert!(!held.contains("link up"), "the link opened unasked: {held}");
+    signal(&bed.docker, &sim, "SIGUSR1").await;
+    bed.wait_link_up(&sim).await;
+    let v4: String = bed
+        .run_client(&format!(
+            "exec interop-sim probe ping {}:4000 5 5",
+            bed.server_v4()
+        ))
+        .await;
+    assert_eq!(number(&v4, "received"), 5, "{v4}");
+    signal(&bed.docker, &sim, "SIGUSR2").await;
+    let deadline: Instant = Instant::now() + Duration::from_secs(10);
+    let mut out: String = bed.logs(&sim).await;
+    while !out.contains(netsim::forwarder::TRACES_COMPLETE) {
+        assert!(Instant::now() < deadline, "no traces-complete line: {out}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        out = bed.logs(&sim).await;
+    }
+    // Complete while the simulator still runs: 5 pings and 5 echoes a side.
+    for side in ["left", "right"] {
+        assert_eq!(udp_payloads(&bed.trace(side), 4000).len(), 10, "{side}");
+    }
+    let out: String = bed.stop_sim(&sim).await;
+    assert_eq!(bed.wait(&sim, Duration::from_secs(10)).await, 0, "{out}");
+    assert!(out.contains("stopped by signal 15"), "{out}");
+    for side in ["left", "right"] {
+        assert_eq!(udp_payloads(&bed.trace(side), 4000).len(), 10, "{side}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_simulator_stops_cleanly_before_the_link_opens() {
+    let mut bed: Testbed = Testbed::new("holdstop", 224, 225).await;
+    let server: String = bed.endpoint("server", ECHO).await;
+    let sim: String = bed
+        .sim(
+            &format!("simple-p2p {LINK}"),
+            &[("WAITFORSERVER", "server:4000"), ("SIM_HOLD", "1")],
+            true,
+        )
+        .await;
+    bed.start(&server).await;
+    bed.start(&sim).await;
+    let deadline: Instant = Instant::now() + Duration::from_secs(30);
+    while !bed.logs(&sim).await.contains("holding the link") {
+        assert!(Instant::now() < deadline, "the simulator never held");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out: String = bed.stop_sim(&sim).await;
+    assert_eq!(bed.wait(&sim, Duration::from_secs(10)).await, 0, "{out}");
+    assert!(out.contains("before the link opened"), "{out}");
+}

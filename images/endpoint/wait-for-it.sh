@@ -45,7 +45,7 @@ while :; do
         say "timeout after ${TIMEOUT}s waiting for $HOST:$PORT"
         break
     fi
-    sleep 0.5
+    sleep 0.05
 done
 
 if [ ${#COMMAND[@]} -gt 0 ]; then

@@ -251,6 +251,7 @@ fn run(a: &RunArgs) -> Result<i32, FrontError> {
     let runner = Arc::new(Runner::new(output.clone(), false));
     runner.begin_run(start, vec![PlannedRun::from(&plan)]);
     let workers = crate::front::values::workers_for(a.parallel, trials.len());
+    runner.set_order(trials.clone(), workers);
     let opts = Arc::new(output.reports.clone());
     let records = run_all(&runner, trials, workers, &opts);
     crate::orchestrate::cleanup::wait_if_interrupted();

@@ -40,7 +40,11 @@ pub fn main() -> i32 {
     }
     let records: Arc<Mutex<Vec<TrialRecord>>> = Arc::default();
     let opts = Arc::new(output.reports.clone());
-    let trials = make_trials(&plans, &runner, &records, &opts);
+    let planned: Vec<crate::plan::Trial> = plans.iter().flat_map(|p| p.trials()).collect();
+    let trials = make_trials(&planned, &runner, &records, &opts);
+    if !args.list {
+        runner.set_order(run_order(&args, &planned, &trials), threads(&args));
+    }
     let conclusion = libtest_mimic::run(&args, trials);
     crate::orchestrate::cleanup::wait_if_interrupted();
     let end = epoch_now();
@@ -59,15 +63,37 @@ pub fn main() -> i32 {
     i32::from(conclusion.has_failed()) * 101
 }
 
+/// The trials libtest will run, in the order it starts them: those its
+/// filters and `--skip` keep and it does not ignore.
+fn run_order(
+    args: &Arguments,
+    planned: &[crate::plan::Trial],
+    trials: &[Trial],
+) -> Vec<crate::plan::Trial> {
+    planned
+        .iter()
+        .zip(trials)
+        .filter(|(_, t)| !args.is_filtered_out(t) && !args.is_ignored(t))
+        .map(|(p, _)| p.clone())
+        .collect()
+}
+
+/// libtest's thread count: `--test-threads`, else one per CPU.
+fn threads(args: &Arguments) -> usize {
+    args.test_threads
+        .or_else(|| std::thread::available_parallelism().ok().map(Into::into))
+        .unwrap_or(1)
+}
+
 fn make_trials(
-    plans: &[Plan],
+    planned: &[crate::plan::Trial],
     runner: &Arc<Runner>,
     records: &Arc<Mutex<Vec<TrialRecord>>>,
     opts: &Arc<ReportOptions>,
 ) -> Vec<Trial> {
-    plans
+    planned
         .iter()
-        .flat_map(|p| p.trials())
+        .cloned()
         .map(|t| {
             let runner = Arc::clone(runner);
             let records = Arc::clone(records);

@@ -11,6 +11,7 @@
 //! `docker` is the Engine API; `cleanup` makes sure nothing leaks;
 //! `background` runs what a verdict need not wait for (teardown).
 
+pub mod ahead;
 pub mod background;
 pub mod cleanup;
 pub mod cpu;

@@ -11,17 +11,19 @@ use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
 use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
 
 use crate::catalog::registry::Implementation;
 use crate::catalog::testcases::Protocol;
 use crate::front::config::OutputOptions;
 use crate::layout::{Layout, Role};
+use crate::orchestrate::ahead::Lookahead;
 use crate::orchestrate::background::Background;
 use crate::orchestrate::docker::pool::NetPool;
 use crate::orchestrate::error::{self, RunnerError};
 use crate::orchestrate::gate::{self, MachineGate};
 use crate::orchestrate::images::{self, Resolution};
-use crate::orchestrate::trial::{self, Images, RunOnce, TrialLog};
+use crate::orchestrate::trial::{self, Images, RunOnce, Staged, TrialLog};
 use crate::outcome::run::{self, PlannedRun, RunLine};
 use crate::outcome::{epoch_now, MeasurementValue, Outcome, TrialRecord};
 use crate::plan::Trial;
@@ -56,9 +58,15 @@ struct ImplImage {
 }
 
 pub struct Runner {
+    rt: tokio::runtime::Runtime,
+    core: Arc<Core>,
+}
+
+/// Everything of the runner but its runtime, shared with the tasks that
+/// set trials up ahead of their turn.
+struct Core {
     opts: OutputOptions,
     multi_protocol: bool,
-    rt: tokio::runtime::Runtime,
     shared: OnceCell<error::Shared<Shared>>,
     seq: AtomicU64,
     impl_images: Mutex<HashMap<String, Cached<ImplImage>>>,
@@ -74,6 +82,9 @@ pub struct Runner {
     nets: Arc<NetPool>,
     /// Teardowns of finished runs.
     afterwards: Background,
+    /// Which trials to set up ahead, and those set up (by position).
+    lookahead: Mutex<Lookahead>,
+    staged: Mutex<HashMap<usize, JoinHandle<Option<Staged>>>>,
 }
 
 impl Runner {
@@ -84,10 +95,9 @@ impl Runner {
             .build()
             .expect("a tokio runtime can be built");
         rt.spawn(crate::orchestrate::cleanup::on_signal_clean_and_exit());
-        Runner {
+        let core = Arc::new(Core {
             opts,
             multi_protocol,
-            rt,
             shared: OnceCell::new(),
             seq: AtomicU64::new(0),
             impl_images: Mutex::default(),
@@ -97,9 +107,66 @@ impl Runner {
             build_base: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
             nets: Arc::default(),
             afterwards: Background::default(),
+            lookahead: Mutex::new(Lookahead::none()),
+            staged: Mutex::default(),
+        });
+        Runner { rt, core }
+    }
+
+    /// The trials this process will run, in order, on `threads` threads:
+    /// while one runs, the next ones are set up.
+    pub fn set_order(&self, order: Vec<Trial>, threads: usize) {
+        if let Ok(mut l) = self.core.lookahead.lock() {
+            *l = Lookahead::new(order, threads);
         }
     }
 
+    pub fn log_dir_for(&self, trial: &Trial) -> PathBuf {
+        self.core.log_dir_for(trial)
+    }
+
+    pub fn begin_run(&self, start_time: f64, plans: Vec<PlannedRun>) {
+        self.core.begin_run(start_time, plans)
+    }
+
+    pub fn end_run(&self, end_time: f64) {
+        self.core.end_run(end_time)
+    }
+
+    /// Runs one trial to its record; blocks the calling thread, also while
+    /// a measurement has the machine (or, for a measurement, until it has).
+    pub fn run(&self, trial: &Trial) -> TrialRecord {
+        let core = &self.core;
+        // Taken before the start time, so records of trials that shared the
+        // machine overlap and a measurement's overlaps none.
+        let _turn = core.gate.enter(gate::Use::of(trial.test));
+        if trial.test.is_measurement() {
+            // The teardowns of the tests before it, and any setup made
+            // ahead, are part of the machine it must have to itself.
+            self.rt.block_on(core.discard_staged());
+            self.rt.block_on(core.afterwards.drained());
+        }
+        let ahead = core.begin(trial);
+        self.rt.block_on(core.run(trial, ahead))
+    }
+
+    /// Removes whatever this process still owns (normally nothing).
+    pub fn shutdown(&self) {
+        let core = &self.core;
+        self.rt.block_on(core.discard_staged());
+        self.rt.block_on(core.afterwards.drained());
+        if let Some(Ok(shared)) = core.shared.get() {
+            let _ = self
+                .rt
+                .block_on(crate::orchestrate::docker::remove_own_objects(
+                    &shared.docker,
+                ));
+        }
+        crate::orchestrate::cleanup::remove_own_temp_dirs();
+    }
+}
+
+impl Core {
     /// `<log dir>/[webtransport/]<server>_<client>/<test>`: a run with both
     /// protocols keeps WebTransport apart, a single-protocol run has the
     /// reference layout.
@@ -111,17 +178,74 @@ impl Runner {
         d.join(trial.log_subdir())
     }
 
-    /// Runs one trial to its record; blocks the calling thread, also while
-    /// a measurement has the machine (or, for a measurement, until it has).
-    pub fn run(&self, trial: &Trial) -> TrialRecord {
-        // Taken before the start time, so records of trials that shared the
-        // machine overlap and a measurement's overlaps none.
-        let _turn = self.gate.enter(gate::Use::of(trial.test));
-        if trial.test.is_measurement() {
-            // The teardowns of the tests before it are part of the machine
-            // it must have to itself.
-            self.rt.block_on(self.afterwards.drained());
+    /// Notes that `trial` begins; takes its setup made ahead, if any.
+    fn begin(&self, trial: &Trial) -> Option<JoinHandle<Option<Staged>>> {
+        let at = self.lookahead.lock().ok()?.begin(&trial.name())?;
+        self.staged.lock().ok()?.remove(&at)
+    }
+
+    /// Sets the next trials up, each in a task of its own.
+    fn stage_next(self: &Arc<Self>) {
+        let next = match self.lookahead.lock() {
+            Ok(mut l) => l.to_set_up(),
+            Err(_) => return,
+        };
+        for (at, trial) in next {
+            let core = Arc::clone(self);
+            let task = tokio::spawn(async move { core.stage(&trial).await });
+            if let Ok(mut staged) = self.staged.lock() {
+                staged.insert(at, task);
+            }
         }
+    }
+
+    /// One trial's setup ahead of its turn; `None` when it cannot be made
+    /// (the trial then finds out why itself, at its turn).
+    async fn stage(&self, trial: &Trial) -> Option<Staged> {
+        let docker = &self.shared().await.ok()?.docker;
+        let server = self.impl_image(docker, &trial.server).await.ok()?;
+        let client = self.impl_image(docker, &trial.client).await.ok()?;
+        let images = Images {
+            sim: images::SIM_IMAGE.to_string(),
+            iperf: images::IPERF_IMAGE.to_string(),
+            server: server.image,
+            client: client.image,
+        };
+        for (role, id) in [(Role::Server, &server.id), (Role::Client, &client.id)] {
+            let answer = self.compliant(docker, &images, role, id).await.ok()?;
+            if answer != trial::Compliance::Compliant {
+                return None;
+            }
+        }
+        let ctx = trial::StageCtx {
+            docker,
+            images: &images,
+            test: trial.test,
+            prefix: self.next_prefix(),
+            sim_sysctls: netsim::SYSCTLS,
+            nets: &self.nets,
+        };
+        trial::stage(&ctx).await.ok()
+    }
+
+    /// Removes every setup made ahead that no trial took.
+    async fn discard_staged(&self) {
+        let tasks: Vec<_> = match self.staged.lock() {
+            Ok(mut s) => s.drain().map(|(_, t)| t).collect(),
+            Err(_) => return,
+        };
+        for task in tasks {
+            if let (Ok(Some(staged)), Some(Ok(shared))) = (task.await, self.shared.get()) {
+                trial::discard(&shared.docker, staged).await;
+            }
+        }
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        trial: &Trial,
+        ahead: Option<JoinHandle<Option<Staged>>>,
+    ) -> TrialRecord {
         let start = epoch_now();
         let dir = self.log_dir_for(trial);
         let log = TrialLog::new(self.opts.debug);
@@ -149,9 +273,7 @@ impl Runner {
             // A re-run replaces that trial's earlier logs, nothing else.
             let _ = std::fs::remove_dir_all(&dir);
         }
-        let end = self
-            .rt
-            .block_on(self.run_async(trial, &dir, &log, &mut record));
+        let end = self.run_async(trial, &dir, &log, &mut record, ahead).await;
         record.end_time = epoch_now();
         let (outcome, reason, unavailable) = match end {
             RunEnd::Judged(o, r) => (o, r, false),
@@ -282,11 +404,12 @@ impl Runner {
     }
 
     async fn run_async(
-        &self,
+        self: &Arc<Self>,
         trial: &Trial,
         dir: &Path,
         log: &TrialLog,
         record: &mut TrialRecord,
+        ahead: Option<JoinHandle<Option<Staged>>>,
     ) -> RunEnd {
         let shared = match self.shared().await {
             Ok(s) => s,
@@ -350,8 +473,16 @@ impl Runner {
                 }
             }
         }
+        let waiting = std::time::Instant::now();
+        let ahead = match ahead {
+            Some(task) => task.await.ok().flatten().map(|mut s| {
+                s.waited = waiting.elapsed();
+                s
+            }),
+            None => None,
+        };
         let (outcome, reason) = self
-            .repetitions(trial, docker, &images, dir, log, record)
+            .repetitions(trial, docker, &images, dir, log, record, ahead)
             .await;
         RunEnd::Judged(outcome, reason)
     }
@@ -398,14 +529,16 @@ impl Runner {
             .is_some_and(|f| run::append(f, &RunLine::Trial(Box::new(record.clone()))).is_ok())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn repetitions(
-        &self,
+        self: &Arc<Self>,
         trial: &Trial,
         docker: &Docker,
         images: &Images,
         dir: &Path,
         log: &TrialLog,
         record: &mut TrialRecord,
+        mut ahead: Option<Staged>,
     ) -> (Outcome, String) {
         let reps = trial.test.repetitions();
         let mut values = Vec::new();
@@ -419,6 +552,13 @@ impl Runner {
             if reps > 1 {
                 log.line(format!("repetition {rep} of {reps}"));
             }
+            let (started, cue) = trial::Started::pair();
+            let core = Arc::clone(self);
+            tokio::spawn(async move {
+                // Set up while this one runs, not while it starts.
+                let _ = cue.await;
+                core.stage_next();
+            });
             let ctx = RunOnce {
                 docker,
                 images,
@@ -430,8 +570,9 @@ impl Runner {
                 log,
                 nets: &self.nets,
                 afterwards: &self.afterwards,
+                started: &started,
             };
-            let report = trial::run_once(&ctx).await;
+            let report = trial::run_once(&ctx, ahead.take()).await;
             log.line(report.timings.to_string());
             if report.timings.cpu_saturated() {
                 cpu_saturated.push(rep);
@@ -467,19 +608,6 @@ impl Runner {
             record.measurement = Some(m);
         }
         (Outcome::Succeeded, String::new())
-    }
-
-    /// Removes whatever this process still owns (normally nothing).
-    pub fn shutdown(&self) {
-        self.rt.block_on(self.afterwards.drained());
-        if let Some(Ok(shared)) = self.shared.get() {
-            let _ = self
-                .rt
-                .block_on(crate::orchestrate::docker::remove_own_objects(
-                    &shared.docker,
-                ));
-        }
-        crate::orchestrate::cleanup::remove_own_temp_dirs();
     }
 }
 

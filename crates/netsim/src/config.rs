@@ -28,10 +28,15 @@ pub struct Config {
     pub seed: Option<u64>,
     /// Port of the readiness listener (`SIM_READY_PORT`, default 57832).
     pub ready_port: u16,
+    /// `SIM_HOLD=1`: once the server answers, wait for SIGUSR1 before the
+    /// link (and the scenario's clock) starts, so a runner can start the
+    /// simulator and the server ahead of their trial.
+    pub hold: bool,
 }
 
 pub const USAGE: &str = "usage: interop-sim [SCENARIO FLAGS...]   (or set SCENARIO=\"simple-p2p --delay=15ms --bandwidth=10Mbps --queue=25\")\n\
-environment: SCENARIO, SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET (required: the client-side and server-side networks, e.g. 193.167.0.0/24), WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SIM_SEED, SIM_READY_PORT";
+environment: SCENARIO, SIM_LEFT_SUBNET and SIM_RIGHT_SUBNET (required: the client-side and server-side networks, e.g. 193.167.0.0/24), WAITFORSERVER=host:port, SIM_LOGS_DIR (default /logs), SIM_SEED, SIM_READY_PORT, SIM_HOLD=1 (open the link on SIGUSR1)\n\
+signals: SIGTERM/SIGINT/SIGHUP stop; SIGUSR2 completes the traces and stops forwarding, then waits for a stop signal";
 
 /// Why the simulator's configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +100,7 @@ pub fn load(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Con
             .ok_or(ConfigError::NoSubnet("SIM_RIGHT_SUBNET"))?,
         seed,
         ready_port,
+        hold: non_empty("SIM_HOLD").is_some_and(|v| v.trim() != "0"),
     })
 }
 

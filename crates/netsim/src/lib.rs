@@ -110,6 +110,14 @@ fn run(config: &Config) -> Result<(), SimError> {
         println!("{target} is available after {:.3} s", took.as_secs_f64());
         probe_socket = Some(socket);
     }
+    if config.hold {
+        println!("holding the link until the runner's go (SIGUSR1)");
+        if let Some(stop) = hold(&signals)? {
+            println!("stopped by signal {stop} before the link opened");
+            return Ok(());
+        }
+        println!("go");
+    }
     let probe_port: Option<u16> = probe_socket
         .as_ref()
         .and_then(|s| s.local_addr().ok())
@@ -156,6 +164,18 @@ fn run(config: &Config) -> Result<(), SimError> {
     drop(probe_socket);
     println!("stopped by signal {signal}");
     Ok(())
+}
+
+/// Waits for the go cue; a stop signal instead is returned.
+fn hold(signals: &signals::StopSignals) -> Result<Option<i32>, SimError> {
+    loop {
+        match signals.wait().map_err(SimError::Signals)? {
+            signals::GO => return Ok(None),
+            // The trial ended before its link opened: no trace will come.
+            signals::END => println!("{}", forwarder::TRACES_COMPLETE),
+            stop => return Ok(Some(stop)),
+        }
+    }
 }
 
 fn find_sides(config: &Config) -> Result<Sides, SimError> {

@@ -11,7 +11,8 @@ use bollard::models::{
     NetworkingConfig, ResourcesUlimits,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, LogsOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, KillContainerOptions, LogsOptions, StopContainerOptions,
+    WaitContainerOptions,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -469,6 +470,64 @@ fn takes_signal(status: &str, signal: u32) -> Option<bool> {
     };
     let bits = mask("SigCgt:")? | mask("SigBlk:")?;
     Some((1..=64).contains(&signal) && bits & (1 << (signal - 1)) != 0)
+}
+
+/// Sends `signal` (e.g. "SIGUSR1") to the container's first process.
+pub async fn signal(docker: &Docker, id: &str, signal: &str) -> Result<(), DockerError> {
+    let opts = KillContainerOptions {
+        signal: signal.to_string(),
+    };
+    docker
+        .kill_container(id, Some(opts))
+        .await
+        .map_err(|source| DockerError::Signal {
+            signal: signal.to_string(),
+            source,
+        })
+}
+
+/// Follows the container's console until a line for which `wanted` holds
+/// appears or `within` passes; returns the console so far (at most `limit`
+/// bytes of its tail) if it appeared.
+pub async fn follow_until(
+    docker: &Docker,
+    id: &str,
+    wanted: impl Fn(&str) -> bool,
+    limit: usize,
+    within: Duration,
+) -> Option<String> {
+    let opts = LogsOptions {
+        stdout: true,
+        stderr: true,
+        follow: true,
+        ..Default::default()
+    };
+    let mut stream = docker.logs(id, Some(opts));
+    let mut out: Vec<u8> = Vec::new();
+    let mut seen = false;
+    let reading = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            out.extend_from_slice(&chunk.into_bytes());
+            if String::from_utf8_lossy(&out)
+                .lines()
+                .any(|l| wanted(l.trim_end()))
+            {
+                seen = true;
+                return;
+            }
+            if out.len() > 2 * limit {
+                out.drain(..out.len() - limit);
+            }
+        }
+    };
+    let _ = tokio::time::timeout(within, reading).await;
+    if !seen {
+        return None;
+    }
+    if out.len() > limit {
+        out.drain(..out.len() - limit);
+    }
+    Some(String::from_utf8_lossy(&out).replace('\r', ""))
 }
 
 /// The container's console output, at most `limit` bytes of its tail.

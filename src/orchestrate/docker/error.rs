@@ -27,6 +27,8 @@ pub enum DockerError {
     AttachNetwork { host: String, source: Bollard },
     #[error("cannot start the {what} container: {source}")]
     Start { what: String, source: Bollard },
+    #[error("cannot send {signal} to a container: {source}")]
+    Signal { signal: String, source: Bollard },
     #[error("waiting for the container failed: {0}")]
     Wait(#[source] Bollard),
     #[error("the engine ended the wait without an exit code")]
@@ -65,6 +67,7 @@ impl DockerError {
             | DockerError::CreateContainer { source: s, .. }
             | DockerError::AttachNetwork { source: s, .. }
             | DockerError::Start { source: s, .. }
+            | DockerError::Signal { source: s, .. }
             | DockerError::CreateNetwork { source: s, .. } => s,
             _ => return None,
         };

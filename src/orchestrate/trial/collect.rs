@@ -18,6 +18,9 @@ use crate::orchestrate::materials::Materials;
 const LOG_LIMIT: u64 = 2 << 30;
 const CONSOLE_LIMIT: usize = 256 * 1024;
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a simulator may take to complete its traces when asked; it
+/// flushes two buffered files, so this is only reached when it is stuck.
+const SIM_END_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What a failure's reason may quote from the consoles.
 #[derive(Debug, Clone, Default)]
@@ -54,10 +57,12 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
         if role == Role::Client {
             done.client_ran = ran;
         }
-        ctx.log.line(format!(
-            "{role} exit code: {}",
-            code.map_or("unknown".to_string(), |c| c.to_string())
-        ));
+        let code_text = match (role, code) {
+            (_, Some(c)) => c.to_string(),
+            (Role::Sim, None) => "none yet (still running)".to_string(),
+            (_, None) => "unknown".to_string(),
+        };
+        ctx.log.line(format!("{role} exit code: {code_text}"));
         ctx.log.block(&format!("{role} console"), &console);
         let seen = &mut done.consoles;
         match role {
@@ -78,18 +83,55 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
 type Exit = (Option<i64>, Option<std::time::Duration>);
 
 async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Exit, String) {
-    // The sim flushes its traces on SIGTERM; endpoints get a short grace.
+    let t0 = std::time::Instant::now();
+    if role == Role::Sim {
+        if let Some(console) = end_sim(ctx, id).await {
+            let copied = collect_logs(ctx, role, id).await;
+            ctx.log.line(format!(
+                "sim completed its traces after {:.2} s (still running, removed after the verdict), copied out after {:.2} s",
+                copied.as_secs_f64(),
+                t0.elapsed().as_secs_f64()
+            ));
+            return (role, (None, None), console);
+        }
+    }
+    // Endpoints get a short grace after SIGTERM; a simulator that did not
+    // answer its cue flushes its traces on SIGTERM.
     container::stop(ctx.docker, id, STOP_GRACE).await;
+    let stopped = t0.elapsed();
     let ended = container::ended(ctx.docker, id).await;
-    let console = collect_one(ctx, role, id).await;
+    let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+    collect_logs(ctx, role, id).await;
+    ctx.log.line(format!(
+        "{role} stopped after {:.2} s, copied out after {:.2} s",
+        stopped.as_secs_f64(),
+        t0.elapsed().as_secs_f64()
+    ));
     (role, ended, console)
 }
 
-/// One container's console, and its /logs copied into the run directory.
-async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> String {
-    let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
+/// Asks a running simulator to complete its traces (SIGUSR2) and waits
+/// for it to say so: its traces can then be copied without stopping it,
+/// which costs the engine a fifth of a second. Returns its console, or
+/// `None` when it is not running or did not answer in time.
+async fn end_sim(ctx: &RunOnce<'_>, id: &str) -> Option<String> {
+    container::host_pid(ctx.docker, id).await?;
+    container::signal(ctx.docker, id, "SIGUSR2").await.ok()?;
+    container::follow_until(
+        ctx.docker,
+        id,
+        |line| line == netsim::forwarder::TRACES_COMPLETE,
+        CONSOLE_LIMIT,
+        SIM_END_WAIT,
+    )
+    .await
+}
+
+/// One container's /logs copied into the run directory; returns when.
+async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str) -> std::time::Duration {
+    let t0 = std::time::Instant::now();
     if !role.keeps_logs() {
-        return console;
+        return t0.elapsed();
     }
     let dest = ctx.run.logs(role);
     let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
@@ -105,7 +147,7 @@ async fn collect_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> String {
             .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
         Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
     }
-    console
+    t0.elapsed()
 }
 
 pub(super) fn last_line(text: &str) -> String {

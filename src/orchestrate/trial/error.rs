@@ -5,6 +5,7 @@
 use crate::orchestrate::docker::archive::DownloadProblem;
 use crate::orchestrate::docker::DockerError;
 use crate::orchestrate::materials::certs::CertError;
+use crate::orchestrate::materials::MaterialsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrialError {
@@ -23,4 +24,12 @@ pub enum TrialError {
     Certs(#[from] CertError),
     #[error("the runner panicked during the compliance check")]
     Panicked,
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(#[source] std::io::Error),
+    #[error(transparent)]
+    Materials(#[from] MaterialsError),
+    #[error("the simulator set up ahead did not start within 15 s")]
+    SimSilent,
+    #[error("preparing the test files failed: {0}")]
+    PrepareTask(#[source] tokio::task::JoinError),
 }

@@ -44,6 +44,14 @@ impl TrialLog {
         }
     }
 
+    /// Takes over another log's lines (a setup made ahead), each marked.
+    pub fn adopt(&self, other: &TrialLog, mark: &str) {
+        let theirs = other.lines.lock().map(|l| l.clone()).unwrap_or_default();
+        if let Ok(mut l) = self.lines.lock() {
+            l.extend(theirs.into_iter().map(|line| format!("({mark}) {line}")));
+        }
+    }
+
     pub fn text(&self) -> String {
         self.lines
             .lock()

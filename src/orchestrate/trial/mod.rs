@@ -75,6 +75,103 @@ pub struct RunOnce<'a> {
     pub nets: &'a Arc<NetPool>,
     /// Where the teardown runs, after the verdict.
     pub afterwards: &'a Background,
+    /// Told once the trial's containers have started: the runner sets the
+    /// next trials up from then on, not while this one starts.
+    pub started: &'a Started,
+}
+
+/// A one-time cue that a trial's containers have started.
+#[derive(Default)]
+pub struct Started(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
+
+impl Started {
+    /// A cue and the receiver that hears it (or its drop).
+    pub fn pair() -> (Started, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (Started(std::sync::Mutex::new(Some(tx))), rx)
+    }
+
+    fn tell(&self) {
+        if let Some(tx) = self.0.lock().ok().and_then(|mut t| t.take()) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What setting a trial up needs: everything of [`RunOnce`] but the
+/// trial's log directory, so it can happen before the trial's turn.
+pub struct StageCtx<'a> {
+    pub docker: &'a Docker,
+    pub images: &'a Images,
+    pub test: &'static TestCase,
+    pub prefix: String,
+    pub sim_sysctls: &'a [(&'a str, &'a str)],
+    pub nets: &'a Arc<NetPool>,
+}
+
+/// A trial set up ahead of its turn: its files, networks and containers,
+/// with the simulator (holding its link) and the server running.
+pub struct Staged {
+    tmp: tempfile::TempDir,
+    m: Materials,
+    res: Resources,
+    log: TrialLog,
+    timings: Timings,
+    /// How long the trial waited for the setup to finish, at its turn.
+    pub waited: std::time::Duration,
+}
+
+/// Sets a trial up ahead of its turn (see [`Staged`]). On failure, what
+/// was created is removed and the trial can be run as usual.
+pub async fn stage(ctx: &StageCtx<'_>) -> Result<Staged, TrialError> {
+    let log = TrialLog::new(false);
+    let mut res = Resources::default();
+    let mut timings = Timings::default();
+    let result = AssertUnwindSafe(async {
+        let (tmp, m) = setup(ctx, &mut res, &log, Hold::Yes, &mut timings).await?;
+        let t0 = std::time::Instant::now();
+        start_all(ctx.docker, &log, &res, |r| r != Role::Client).await?;
+        sim_listening(ctx.docker, &res).await?;
+        timings.set(Phase::Start, t0.elapsed());
+        Ok::<_, TrialError>((tmp, m))
+    })
+    .catch_unwind()
+    .await
+    .unwrap_or(Err(TrialError::Panicked));
+    match result {
+        Ok((tmp, m)) => Ok(Staged {
+            tmp,
+            m,
+            res,
+            log,
+            timings,
+            waited: std::time::Duration::ZERO,
+        }),
+        Err(e) => {
+            teardown(ctx.docker, &res).await;
+            Err(e)
+        }
+    }
+}
+
+/// Waits until the simulator has its signals in hand (it says which
+/// scenario it runs right after): a cue sent before that would be lost.
+async fn sim_listening(docker: &Docker, res: &Resources) -> Result<(), TrialError> {
+    let id = res.id(Role::Sim).unwrap_or_default();
+    let said = |l: &str| l.starts_with("Using scenario:");
+    match container::follow_until(docker, id, said, 64 * 1024, SIM_READY_WAIT).await {
+        Some(_) => Ok(()),
+        None => Err(TrialError::SimSilent),
+    }
+}
+
+/// How long a simulator set up ahead may take to start; it finds its two
+/// networks within 10 s or stops.
+const SIM_READY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Removes a trial set up ahead that will not run.
+pub async fn discard(docker: &Docker, staged: Staged) {
+    teardown(docker, &staged.res).await;
 }
 
 /// What a run produced.
@@ -84,12 +181,13 @@ pub struct RunReport {
     pub timings: Timings,
 }
 
-/// Runs the test once; never panics. Its containers and networks are
-/// removed in the background once the verdict is in (also after a panic).
-pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
+/// Runs the test once, from its setup made ahead if there is one; never
+/// panics. Its containers and networks are removed in the background once
+/// the verdict is in (also after a panic).
+pub async fn run_once(ctx: &RunOnce<'_>, ahead: Option<Staged>) -> RunReport {
     let mut timings = Timings::default();
     let mut res = Resources::default();
-    let outcome = AssertUnwindSafe(execute(ctx, &mut res, &mut timings))
+    let outcome = AssertUnwindSafe(execute(ctx, ahead, &mut res, &mut timings))
         .catch_unwind()
         .await;
     let verdict = outcome.unwrap_or_else(|_| {
@@ -101,27 +199,23 @@ pub async fn run_once(ctx: &RunOnce<'_>) -> RunReport {
     RunReport { verdict, timings }
 }
 
-async fn execute(ctx: &RunOnce<'_>, res: &mut Resources, timings: &mut Timings) -> Verdict {
-    let mut clock = Clock::start();
-    let tmp = match crate::orchestrate::cleanup::temp_dir() {
-        Ok(t) => t,
-        Err(e) => return Verdict::failed(format!("cannot create a temporary directory: {e}")),
+async fn execute(
+    ctx: &RunOnce<'_>,
+    ahead: Option<Staged>,
+    res: &mut Resources,
+    timings: &mut Timings,
+) -> Verdict {
+    let (held, _tmp, m) = match ahead {
+        Some(staged) => {
+            let (tmp, m) = adopt(ctx, staged, res, timings);
+            (true, tmp, m)
+        }
+        None => match setup(&ctx.stage_ctx(), res, ctx.log, Hold::No, timings).await {
+            Ok((tmp, m)) => (false, tmp, m),
+            Err(e) => return Verdict::failed(e.to_string()),
+        },
     };
-    let test = ctx.test;
-    let dir = tmp.path().to_path_buf();
-    let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir));
-    let (prepared, nets) = tokio::join!(prepared, ctx.nets.take(ctx.docker));
-    match nets {
-        Ok(n) => res.nets = Some(n),
-        Err(e) => return Verdict::failed(e.to_string()),
-    }
-    let m = match prepared {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => return Verdict::failed(e.to_string()),
-        Err(e) => return Verdict::failed(format!("preparing the test files failed: {e}")),
-    };
-    clock.done(timings, Phase::Prepare);
-    let verdict = match execute_inner(ctx, &m, res, timings, clock).await {
+    let verdict = match execute_inner(ctx, &m, res, timings, held).await {
         Ok(v) => v,
         Err(reason) => Verdict::failed(reason.to_string()),
     };
@@ -131,28 +225,65 @@ async fn execute(ctx: &RunOnce<'_>, res: &mut Resources, timings: &mut Timings) 
     verdict
 }
 
-async fn execute_inner(
+/// Takes over a setup made ahead: its resources, its log lines, and the
+/// wait for it as the trial's prepare phase.
+fn adopt(
     ctx: &RunOnce<'_>,
-    m: &Materials,
+    staged: Staged,
     res: &mut Resources,
     timings: &mut Timings,
-    mut clock: Clock,
-) -> Result<Verdict, TrialError> {
-    let log = ctx.log;
-    let Some(nets) = res.nets.clone() else {
-        return Ok(Verdict::failed(
-            "the run has no networks (a bug in interop-runner)",
-        ));
-    };
+) -> (tempfile::TempDir, Materials) {
+    ctx.log.adopt(&staged.log, "set up ahead");
+    ctx.log.line(format!(
+        "set up ahead of its turn (files and networks {:.2} s, containers created {:.2} s, sim and server started {:.2} s); waited {:.2} s for it",
+        staged.timings.get(Phase::Prepare).as_secs_f64(),
+        staged.timings.get(Phase::Create).as_secs_f64(),
+        staged.timings.get(Phase::Start).as_secs_f64(),
+        staged.waited.as_secs_f64(),
+    ));
+    timings.set(Phase::Prepare, staged.waited);
+    *res = staged.res;
+    (staged.tmp, staged.m)
+}
+
+/// Whether the simulator holds its link until told (a trial set up ahead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Yes,
+    No,
+}
+
+/// Files, certificates and networks, then every container created.
+async fn setup(
+    ctx: &StageCtx<'_>,
+    res: &mut Resources,
+    log: &TrialLog,
+    hold: Hold,
+    timings: &mut Timings,
+) -> Result<(tempfile::TempDir, Materials), TrialError> {
+    let mut clock = Clock::start();
+    let tmp = crate::orchestrate::cleanup::temp_dir().map_err(TrialError::TempDir)?;
+    let test = ctx.test;
+    let dir = tmp.path().to_path_buf();
+    let prepared = tokio::task::spawn_blocking(move || materials::prepare(test, &dir));
+    let (prepared, nets) = tokio::join!(prepared, ctx.nets.take(ctx.docker));
+    let nets = nets?;
+    res.nets = Some(nets.clone());
+    let m = prepared.map_err(TrialError::PrepareTask)??;
+    clock.done(timings, Phase::Prepare);
     log.line(format!(
         "networks: client side 193.167.{0}.0/24, server side 193.167.{1}.0/24",
         nets.subnets.left, nets.subnets.right
     ));
     let t = ctx.test;
     let testcases = (t.server_testcase, t.client_testcase);
-    let setup = setup_for(&ctx.prefix, nets, m, t.scenario, testcases, t.extra_env);
+    let setup = setup_for(&ctx.prefix, nets, &m, t.scenario, testcases, t.extra_env);
+    let mut sim = setup.sim(&ctx.images.sim, ctx.sim_sysctls);
+    if hold == Hold::Yes {
+        sim.env.push(("SIM_HOLD".to_string(), "1".to_string()));
+    }
     let mut specs = vec![
-        (Role::Sim, setup.sim(&ctx.images.sim, ctx.sim_sysctls)),
+        (Role::Sim, sim),
         (Role::Server, setup.server(&ctx.images.server)),
         (Role::Client, setup.client(&ctx.images.client)),
     ];
@@ -165,15 +296,44 @@ async fn execute_inner(
         };
         specs.push((role, setup.iperf(&ctx.images.iperf, server_side)));
     }
-    create_all(ctx, res, &specs).await?;
+    create_all(ctx.docker, res, &specs).await?;
     clock.done(timings, Phase::Create);
+    Ok((tmp, m))
+}
+
+async fn execute_inner(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &mut Resources,
+    timings: &mut Timings,
+    held: bool,
+) -> Result<Verdict, TrialError> {
+    let log = ctx.log;
+    let mut clock = Clock::start();
     log.line(format!("scenario: {}", ctx.test.scenario));
     log.line(format!(
         "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
-    start_all(ctx, res).await?;
+    if held {
+        // The client starts while the simulator opens its link.
+        let go = async {
+            let id = res.id(Role::Sim).unwrap_or_default();
+            container::signal(ctx.docker, id, "SIGUSR1").await
+        };
+        let client = start_all(ctx.docker, log, res, |r| r == Role::Client);
+        let (go, client) = tokio::join!(go, client);
+        if let Err(e) = go {
+            // A simulator that has stopped already ends the run at once,
+            // and the verdict says why from its console.
+            log.line(e.to_string());
+        }
+        client?;
+    } else {
+        start_all(ctx.docker, log, res, |_| true).await?;
+    }
     clock.done(timings, Phase::Start);
+    ctx.started.tell();
     log.line("client started");
     let ending = watch_run(ctx, res, timings, &mut clock).await;
     let ran_for = timings.get(Phase::Running);
@@ -207,18 +367,26 @@ async fn execute_inner(
     verdict
 }
 
-/// Starts every container at once: the client itself waits until the
-/// simulated link is up (sim:57832), and nothing else needs the simulator
-/// before that. Logs when each one had started.
-async fn start_all(ctx: &RunOnce<'_>, res: &Resources) -> Result<(), TrialError> {
+/// Starts the chosen containers at once: the client itself waits until
+/// the simulated link is up (sim:57832), and nothing else needs the
+/// simulator before that. Logs when each one had started.
+async fn start_all(
+    docker: &Docker,
+    log: &TrialLog,
+    res: &Resources,
+    which: impl Fn(Role) -> bool,
+) -> Result<(), TrialError> {
     let t0 = std::time::Instant::now();
-    let starts = res.containers.iter().map(|(role, id)| async move {
-        let started = container::start(ctx.docker, id, role.name()).await;
-        (*role, started, t0.elapsed())
-    });
+    let starts =
+        res.containers
+            .iter()
+            .filter(|(role, _)| which(*role))
+            .map(|(role, id)| async move {
+                let started = container::start(docker, id, role.name()).await;
+                (*role, started, t0.elapsed())
+            });
     for (role, started, at) in futures_util::future::join_all(starts).await {
-        ctx.log
-            .line(format!("{role} started after {:.2} s", at.as_secs_f64()));
+        log.line(format!("{role} started after {:.2} s", at.as_secs_f64()));
         started?;
     }
     Ok(())
@@ -253,13 +421,13 @@ async fn watch_run(
 /// Creates every container at once; each one created is recorded for the
 /// teardown even when another fails.
 async fn create_all(
-    ctx: &RunOnce<'_>,
+    docker: &Docker,
     res: &mut Resources,
     specs: &[(Role, ContainerSpec)],
 ) -> Result<(), TrialError> {
     let created = specs
         .iter()
-        .map(|(role, spec)| async move { (*role, create_container(ctx.docker, spec).await) });
+        .map(|(role, spec)| async move { (*role, create_container(docker, spec).await) });
     let mut first_error = None;
     for (role, made) in futures_util::future::join_all(created).await {
         match made {
@@ -272,6 +440,19 @@ async fn create_all(
     match first_error {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+impl RunOnce<'_> {
+    fn stage_ctx(&self) -> StageCtx<'_> {
+        StageCtx {
+            docker: self.docker,
+            images: self.images,
+            test: self.test,
+            prefix: self.prefix.clone(),
+            sim_sysctls: self.sim_sysctls,
+            nets: self.nets,
+        }
     }
 }
 

@@ -20,6 +20,9 @@ use crate::nat::Subnet;
 use crate::packet::{fix_l4_checksum, parse_ip, IpInfo};
 use crate::sender::RawSender;
 use crate::signals::StopSignals;
+
+/// The console line that says the traces are complete (after SIGUSR2).
+pub const TRACES_COMPLETE: &str = "traces complete";
 use std::collections::HashSet;
 use std::fs::File;
 use std::net::{IpAddr, TcpListener};
@@ -165,9 +168,13 @@ impl Forwarder {
             }
             let ready: [bool; 4] = self.wait(now, signals, listener)?;
             if ready[2] {
-                if let Some(signal) = signals.take() {
-                    self.finish()?;
-                    return Ok(signal);
+                match signals.take() {
+                    None | Some(crate::signals::GO) => {}
+                    Some(crate::signals::END) => return self.end_of_trial(signals),
+                    Some(signal) => {
+                        self.finish()?;
+                        return Ok(signal);
+                    }
                 }
             }
             if ready[3] {
@@ -326,6 +333,15 @@ impl Forwarder {
             }
         }
         Ok(())
+    }
+
+    /// The runner's end of the trial: the traces are completed and nothing
+    /// more is forwarded or recorded, so they can be copied out of the
+    /// running container; then waits for a stop signal.
+    fn end_of_trial(&mut self, signals: &StopSignals) -> Result<i32, SimError> {
+        self.finish()?;
+        println!("{TRACES_COMPLETE}");
+        signals.wait_for_stop().map_err(SimError::Signals)
     }
 
     /// Flushes the traces and prints the counters.
