@@ -85,6 +85,8 @@ struct Core {
     /// Which trials to set up ahead, and those set up (by position).
     lookahead: Mutex<Lookahead>,
     staged: Mutex<HashMap<usize, JoinHandle<Option<Staged>>>>,
+    /// Trials run so far (a retry runs one again).
+    ran: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Runner {
@@ -109,15 +111,17 @@ impl Runner {
             afterwards: Background::default(),
             lookahead: Mutex::new(Lookahead::none()),
             staged: Mutex::default(),
+            ran: Mutex::default(),
         });
         Runner { rt, core }
     }
 
     /// The trials this process will run, in order, on `threads` threads:
-    /// while one runs, the next ones are set up.
+    /// while one runs, the next ones are set up. One more than the threads:
+    /// a setup takes about a second, longer than a short trial.
     pub fn set_order(&self, order: Vec<Trial>, threads: usize) {
         if let Ok(mut l) = self.core.lookahead.lock() {
-            *l = Lookahead::new(order, threads);
+            *l = Lookahead::new(order, threads + 1);
         }
     }
 
@@ -248,7 +252,7 @@ impl Core {
     ) -> TrialRecord {
         let start = epoch_now();
         let dir = self.log_dir_for(trial);
-        let log = TrialLog::new(self.opts.debug);
+        let log = Arc::new(TrialLog::new(self.opts.debug));
         log.line(format!("trial {}", trial.name()));
         let mut record = TrialRecord {
             protocol: trial.protocol,
@@ -269,6 +273,16 @@ impl Core {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
         };
+        let again = self
+            .ran
+            .lock()
+            .map(|mut r| !r.insert(trial.name()))
+            .unwrap_or(true);
+        if again {
+            // This process's earlier run of it may still be writing there
+            // after its verdict.
+            self.afterwards.drained().await;
+        }
         if dir.exists() {
             // A re-run replaces that trial's earlier logs, nothing else.
             let _ = std::fs::remove_dir_all(&dir);
@@ -407,7 +421,7 @@ impl Core {
         self: &Arc<Self>,
         trial: &Trial,
         dir: &Path,
-        log: &TrialLog,
+        log: &Arc<TrialLog>,
         record: &mut TrialRecord,
         ahead: Option<JoinHandle<Option<Staged>>>,
     ) -> RunEnd {
@@ -536,7 +550,7 @@ impl Core {
         docker: &Docker,
         images: &Images,
         dir: &Path,
-        log: &TrialLog,
+        log: &Arc<TrialLog>,
         record: &mut TrialRecord,
         mut ahead: Option<Staged>,
     ) -> (Outcome, String) {

@@ -408,6 +408,48 @@ pub async fn host_pid(docker: &Docker, id: &str) -> Option<i64> {
         .filter(|p| *p > 0)
 }
 
+/// Returns once the first process of the running container `id` is gone,
+/// which is a quarter of a second before the engine reports the exit (it
+/// unmounts and unplugs the container first). Never returns when that
+/// cannot be watched from here (the engine on another host or in another
+/// PID namespace, or a kernel without pidfd): the engine's wait decides.
+pub async fn process_gone(docker: &Docker, id: &str) {
+    match host_pid(docker, id).await.and_then(|pid| pidfd_of(pid, id)) {
+        Some(fd) => {
+            let interest = tokio::io::Interest::READABLE;
+            // SAFETY: the OwnedFd is moved in, stays open and is the same
+            // descriptor for as long as the AsyncFd lives.
+            let registered =
+                unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, interest) };
+            if let Ok(watched) = registered {
+                // A pidfd turns readable when its process exits.
+                let _ = watched.readable().await;
+                return;
+            }
+            std::future::pending::<()>().await
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// A pidfd for `pid`, if it is this container's process: its cgroup path
+/// names the container (a PID seen from another namespace, or reused,
+/// would not).
+fn pidfd_of(pid: i64, id: &str) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    if id.len() < 12 || !cgroup.contains(id) {
+        return None;
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is a fresh descriptor owned by nothing else.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
 /// How a stopped container ended: its exit code and how long its process
 /// ran (the engine's start and finish times), when the engine says.
 pub async fn ended(docker: &Docker, id: &str) -> (Option<i64>, Option<Duration>) {

@@ -38,28 +38,49 @@ pub(super) struct Finished {
     pub(super) consoles: Consoles,
     /// How long the client's process ran, by the engine's clock.
     pub(super) client_ran: Option<std::time::Duration>,
+    /// The server was still running and was left so: the verdict does not
+    /// read what it has yet to write. Its console so far.
+    pub(super) server_left: Option<String>,
+}
+
+/// What the finish may skip.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FinishPlan {
+    /// The client ended the run: wait for the engine to note its exit
+    /// instead of stopping it.
+    pub(super) client_ended: bool,
+    /// Copy the server's /logs without stopping it; it is stopped after
+    /// the verdict (`after_verdict`).
+    pub(super) leave_server: bool,
 }
 
 /// Stops every container and copies out its console and /logs, each
 /// container on its own: the client's logs are copied while the server and
 /// the simulator are still stopping.
-pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
+pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources, plan: FinishPlan) -> Finished {
     let each = res
         .containers
         .iter()
-        .map(|(role, id)| finish_one(ctx, *role, id));
+        .map(|(role, id)| finish_one(ctx, *role, id, plan));
     let mut done = Finished {
         codes: Vec::new(),
         consoles: Consoles::default(),
         client_ran: None,
+        server_left: None,
     };
     for (role, (code, ran), console) in futures_util::future::join_all(each).await {
         if role == Role::Client {
             done.client_ran = ran;
         }
+        let left = role == Role::Server && plan.leave_server && code.is_none();
+        if left {
+            done.server_left = Some(console.clone());
+        }
         let code_text = match (role, code) {
             (_, Some(c)) => c.to_string(),
-            (Role::Sim, None) => "none yet (still running)".to_string(),
+            (Role::Sim | Role::Server, None) => {
+                "none yet (still running; stopped after the verdict)".to_string()
+            }
             (_, None) => "unknown".to_string(),
         };
         ctx.log.line(format!("{role} exit code: {code_text}"));
@@ -82,8 +103,22 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources) -> Finished {
 /// A stopped container's exit code and run time.
 type Exit = (Option<i64>, Option<std::time::Duration>);
 
-async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Exit, String) {
+async fn finish_one(
+    ctx: &RunOnce<'_>,
+    role: Role,
+    id: &str,
+    plan: FinishPlan,
+) -> (Role, Exit, String) {
     let t0 = std::time::Instant::now();
+    if role == Role::Server && plan.leave_server {
+        if let Some(found) = copy_running(ctx, role, id).await {
+            return found;
+        }
+    }
+    if role == Role::Client && plan.client_ended {
+        // Its process is gone; the engine is tidying up after it.
+        let _ = tokio::time::timeout(STOP_GRACE, container::wait_exit(ctx.docker, id)).await;
+    }
     if role == Role::Sim {
         if let Some(console) = end_sim(ctx, id).await {
             let copied = collect_logs(ctx, role, id).await;
@@ -108,6 +143,54 @@ async fn finish_one(ctx: &RunOnce<'_>, role: Role, id: &str) -> (Role, Exit, Str
         t0.elapsed().as_secs_f64()
     ));
     (role, ended, console)
+}
+
+/// A running container's console and /logs, without stopping it; `None`
+/// when it is not running.
+async fn copy_running(ctx: &RunOnce<'_>, role: Role, id: &str) -> Option<(Role, Exit, String)> {
+    let t0 = std::time::Instant::now();
+    container::host_pid(ctx.docker, id).await?;
+    let (console, _) = tokio::join!(
+        container::console(ctx.docker, id, CONSOLE_LIMIT),
+        collect_logs(ctx, role, id)
+    );
+    ctx.log.line(format!(
+        "{role} still running, copied out after {:.2} s",
+        t0.elapsed().as_secs_f64()
+    ));
+    Some((role, (None, None), console))
+}
+
+/// After the verdict: stops a server left running, copies its /logs again
+/// (files it wrote on its way out, such as a qlog written when the last
+/// connection is gone) and notes how it ended and what it said since.
+pub(super) async fn after_verdict(
+    docker: &bollard::Docker,
+    id: &str,
+    dest: Option<std::path::PathBuf>,
+    console_before: &str,
+    log: &TrialLog,
+) {
+    container::stop(docker, id, STOP_GRACE).await;
+    let (code, _) = container::ended(docker, id).await;
+    let console = container::console(docker, id, CONSOLE_LIMIT).await;
+    log.line(format!(
+        "server stopped after the verdict, exit code {}",
+        code.map_or("unknown".to_string(), |c| c.to_string())
+    ));
+    let since = console.strip_prefix(console_before).unwrap_or(&console);
+    if !since.trim().is_empty() {
+        log.block("server console after the verdict", since);
+    }
+    let Some(dest) = dest else {
+        return;
+    };
+    match archive::download(docker, id, "/logs", LOG_LIMIT).await {
+        Ok(file) => {
+            let _ = tokio::task::spawn_blocking(move || archive::extract(file, &dest)).await;
+        }
+        Err(e) => log.line(format!("server logs not copied again: {e}")),
+    }
 }
 
 /// Asks a running simulator to complete its traces (SIGUSR2) and waits

@@ -52,6 +52,19 @@ impl TrialLog {
         }
     }
 
+    /// Writes the log to `path` if that file exists already, whole and at
+    /// once (written aside, then renamed): lines added after the runner
+    /// wrote `output.txt` land there too, and a reader never sees half.
+    pub fn rewrite(&self, path: &std::path::Path) {
+        if !path.exists() {
+            return;
+        }
+        let aside = path.with_extension(format!("txt.{}", std::process::id()));
+        if std::fs::write(&aside, self.text()).is_ok() {
+            let _ = std::fs::rename(&aside, path);
+        }
+    }
+
     pub fn text(&self) -> String {
         self.lines
             .lock()

@@ -44,7 +44,7 @@ pub use log::TrialLog;
 pub use memlock::probe_memlock;
 pub use phases::{Phase, Timings};
 
-use collect::{finish_all, save_www, Finished};
+use collect::{after_verdict, finish_all, save_www, FinishPlan, Finished};
 use decide::{decide, Ended, Ending};
 use memlock::create_container;
 use phases::Clock;
@@ -70,7 +70,8 @@ pub struct RunOnce<'a> {
     pub run: Layout,
     pub save_files: bool,
     pub sim_sysctls: &'a [(&'a str, &'a str)],
-    pub log: &'a TrialLog,
+    /// Shared with the work after the verdict, which adds to it.
+    pub log: &'a Arc<TrialLog>,
     /// Where the run's network pair comes from.
     pub nets: &'a Arc<NetPool>,
     /// Where the teardown runs, after the verdict.
@@ -194,8 +195,19 @@ pub async fn run_once(ctx: &RunOnce<'_>, ahead: Option<Staged>) -> RunReport {
         Verdict::failed("the runner panicked during the trial (a bug in interop-runner)")
     });
     let docker = ctx.docker.clone();
-    ctx.afterwards
-        .spawn(async move { teardown(&docker, &res).await });
+    let log = Arc::clone(ctx.log);
+    let keep = verdict.outcome != crate::outcome::Outcome::Unsupported;
+    let run = ctx.run.clone();
+    ctx.afterwards.spawn(async move {
+        if let (Some(before), Some(id)) = (res.server_left.take(), res.id(Role::Server)) {
+            let dest = keep.then(|| run.logs(Role::Server));
+            after_verdict(&docker, id, dest, &before, &log).await;
+            if keep {
+                log.rewrite(&run.output());
+            }
+        }
+        teardown(&docker, &res).await;
+    });
     RunReport { verdict, timings }
 }
 
@@ -341,11 +353,19 @@ async fn execute_inner(
         "run ended by {ending:?} after {:.1} s",
         ran_for.as_secs_f64()
     ));
+    let plan = FinishPlan {
+        client_ended: ending == Ending::Client,
+        leave_server: !ctx.test.is_measurement()
+            && m.server_downloads.is_empty()
+            && m.negotiated.is_none(),
+    };
     let Finished {
         codes,
         consoles,
         client_ran,
-    } = finish_all(ctx, res).await;
+        server_left,
+    } = finish_all(ctx, res, plan).await;
+    res.server_left = server_left;
     clock.done(timings, Phase::Finish);
     timings.client_ran = client_ran;
     let code = |r: Role| {
@@ -461,6 +481,7 @@ async fn wait_for_end(ctx: &RunOnce<'_>, res: &Resources) -> Ending {
     let (client, server, sim) = (id(Role::Client), id(Role::Server), id(Role::Sim));
     tokio::select! {
         _ = container::wait_exit(ctx.docker, &client) => Ending::Client,
+        _ = container::process_gone(ctx.docker, &client) => Ending::Client,
         _ = container::wait_exit(ctx.docker, &server) => Ending::Server,
         _ = container::wait_exit(ctx.docker, &sim) => Ending::Sim,
         _ = tokio::time::sleep(ctx.test.timeout) => Ending::Timeout,

@@ -13,6 +13,8 @@ use crate::orchestrate::docker::{self as dk, DockerError};
 pub(super) struct Resources {
     pub(super) nets: Option<NetworkPair>,
     pub(super) containers: Vec<(Role, String)>,
+    /// The server was left running at the verdict; its console then.
+    pub(super) server_left: Option<String>,
 }
 
 impl Resources {
