@@ -113,7 +113,10 @@ mod tests {
     fn sets_up_the_next_ones_once_each() {
         let order = trials(&["transfer", "handshake", "retry", "http3", "ipv6"]);
         let mut ahead = Lookahead::new(order.clone(), 2);
-        assert!(ahead.to_set_up().is_empty(), "nothing before a trial begins");
+        assert!(
+            ahead.to_set_up().is_empty(),
+            "nothing before a trial begins"
+        );
         assert_eq!(ahead.begin(&order[0].name()), Some(0));
         assert_eq!(positions(&ahead.to_set_up()), vec![1, 2]);
         assert!(ahead.to_set_up().is_empty(), "not twice");

@@ -87,6 +87,7 @@ struct Core {
     staged: Mutex<HashMap<usize, JoinHandle<Option<Staged>>>>,
     /// Trials run so far (a retry runs one again).
     ran: Mutex<std::collections::HashSet<String>>,
+    turns: trial::StartTurns,
 }
 
 impl Runner {
@@ -112,6 +113,7 @@ impl Runner {
             lookahead: Mutex::new(Lookahead::none()),
             staged: Mutex::default(),
             ran: Mutex::default(),
+            turns: trial::StartTurns::default(),
         });
         Runner { rt, core }
     }
@@ -228,6 +230,7 @@ impl Core {
             prefix: self.next_prefix(),
             sim_sysctls: netsim::SYSCTLS,
             nets: &self.nets,
+            turns: &self.turns,
         };
         trial::stage(&ctx).await.ok()
     }
@@ -585,6 +588,7 @@ impl Core {
                 nets: &self.nets,
                 afterwards: &self.afterwards,
                 started: &started,
+                turns: &self.turns,
             };
             let report = trial::run_once(&ctx, ahead.take()).await;
             log.line(report.timings.to_string());

@@ -41,6 +41,9 @@ pub(super) struct Finished {
     /// The server was still running and was left so: the verdict does not
     /// read what it has yet to write. Its console so far.
     pub(super) server_left: Option<String>,
+    /// The client's /downloads as the engine's tar, fetched alongside its
+    /// /logs when the judge will check them.
+    pub(super) client_downloads: Option<std::fs::File>,
 }
 
 /// What the finish may skip.
@@ -52,6 +55,8 @@ pub(super) struct FinishPlan {
     /// Copy the server's /logs without stopping it; it is stopped after
     /// the verdict (`after_verdict`).
     pub(super) leave_server: bool,
+    /// Fetch the client's /downloads, up to this many bytes.
+    pub(super) client_downloads: Option<u64>,
 }
 
 /// Stops every container and copies out its console and /logs, each
@@ -67,8 +72,12 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources, plan: FinishP
         consoles: Consoles::default(),
         client_ran: None,
         server_left: None,
+        client_downloads: None,
     };
-    for (role, (code, ran), console) in futures_util::future::join_all(each).await {
+    for (role, (code, ran), console, downloads) in futures_util::future::join_all(each).await {
+        if downloads.is_some() {
+            done.client_downloads = downloads;
+        }
         if role == Role::Client {
             done.client_ran = ran;
         }
@@ -108,11 +117,11 @@ async fn finish_one(
     role: Role,
     id: &str,
     plan: FinishPlan,
-) -> (Role, Exit, String) {
+) -> (Role, Exit, String, Option<std::fs::File>) {
     let t0 = std::time::Instant::now();
     if role == Role::Server && plan.leave_server {
-        if let Some(found) = copy_running(ctx, role, id).await {
-            return found;
+        if let Some((role, exit, console)) = copy_running(ctx, role, id).await {
+            return (role, exit, console, None);
         }
     }
     if role == Role::Client && plan.client_ended {
@@ -127,22 +136,33 @@ async fn finish_one(
                 copied.as_secs_f64(),
                 t0.elapsed().as_secs_f64()
             ));
-            return (role, (None, None), console);
+            return (role, (None, None), console, None);
         }
     }
     // Endpoints get a short grace after SIGTERM; a simulator that did not
     // answer its cue flushes its traces on SIGTERM.
     container::stop(ctx.docker, id, STOP_GRACE).await;
     let stopped = t0.elapsed();
-    let ended = container::ended(ctx.docker, id).await;
-    let console = container::console(ctx.docker, id, CONSOLE_LIMIT).await;
-    collect_logs(ctx, role, id).await;
+    let downloads = async {
+        match plan.client_downloads.filter(|_| role == Role::Client) {
+            Some(limit) => archive::download(ctx.docker, id, "/downloads", limit)
+                .await
+                .ok(),
+            None => None,
+        }
+    };
+    let (ended, console, _, downloads) = tokio::join!(
+        container::ended(ctx.docker, id),
+        container::console(ctx.docker, id, CONSOLE_LIMIT),
+        collect_logs(ctx, role, id),
+        downloads
+    );
     ctx.log.line(format!(
         "{role} stopped after {:.2} s, copied out after {:.2} s",
         stopped.as_secs_f64(),
         t0.elapsed().as_secs_f64()
     ));
-    (role, ended, console)
+    (role, ended, console, downloads)
 }
 
 /// A running container's console and /logs, without stopping it; `None`

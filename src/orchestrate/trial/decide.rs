@@ -35,6 +35,8 @@ pub(super) struct Ended {
     /// From the start of the endpoints to the end of the run.
     pub(super) ran_for: Duration,
     pub(super) consoles: Consoles,
+    /// The client's /downloads, fetched while it was being finished.
+    pub(super) client_downloads: Option<std::fs::File>,
 }
 
 pub(super) async fn decide(
@@ -51,7 +53,8 @@ pub(super) async fn decide(
         }
         return Ok(verdict);
     }
-    let evidence = gather(ctx, m, res).await;
+    let fetched = e.client_downloads.as_ref().and_then(|f| f.try_clone().ok());
+    let evidence = gather(ctx, m, res, fetched).await;
     let analysis = analyse::load(&ctx.run, &evidence.server_addrs);
     let mut verdict = judge::judge(ctx.test, &evidence, &analysis);
     for note in &verdict.notes {
@@ -206,6 +209,7 @@ mod tests {
                 client_last: Some("timeout: no recent network activity".into()),
                 sim: SimCounters::default(),
             },
+            client_downloads: None,
         }
     }
 

@@ -13,19 +13,27 @@ use crate::orchestrate::docker::archive::{self, Expected};
 use crate::orchestrate::docker::net;
 use crate::orchestrate::materials::Materials;
 
+/// How much of /downloads is read: twice the expected files, and more.
+pub(super) fn downloads_limit(expected: &[Expected]) -> u64 {
+    expected
+        .iter()
+        .map(|e| std::fs::metadata(&e.source).map(|m| m.len()).unwrap_or(0))
+        .sum::<u64>()
+        * 2
+        + (64 << 20)
+}
+
 pub(super) async fn check_side(
     ctx: &RunOnce<'_>,
     id: &str,
     expected: &[Expected],
     save: Option<PathBuf>,
+    fetched: Option<std::fs::File>,
 ) -> Result<(), TrialError> {
-    let limit = expected
-        .iter()
-        .map(|e| std::fs::metadata(&e.source).map(|m| m.len()).unwrap_or(0))
-        .sum::<u64>()
-        * 2
-        + (64 << 20);
-    let tar = archive::download(ctx.docker, id, "/downloads", limit).await?;
+    let tar = match fetched {
+        Some(tar) => tar,
+        None => archive::download(ctx.docker, id, "/downloads", downloads_limit(expected)).await?,
+    };
     let expected = expected.to_vec();
     tokio::task::spawn_blocking(move || archive::check_downloads(tar, &expected, save.as_deref()))
         .await??;
@@ -71,16 +79,28 @@ fn host_addrs(res: &Resources, side: fn(&net::Subnets) -> u8) -> Vec<IpAddr> {
         .collect()
 }
 
-pub(super) async fn gather(ctx: &RunOnce<'_>, m: &Materials, res: &Resources) -> Evidence {
+pub(super) async fn gather(
+    ctx: &RunOnce<'_>,
+    m: &Materials,
+    res: &Resources,
+    fetched: Option<std::fs::File>,
+) -> Evidence {
     let client = res.id(Role::Client).unwrap_or_default();
     let server = res.id(Role::Server).unwrap_or_default();
     let save = |side: Role| ctx.save_files.then(|| ctx.run.saved_downloads(side));
     let mut files = Ok(());
     if !m.client_downloads.is_empty() {
-        files = check_side(ctx, client, &m.client_downloads, save(Role::Client)).await;
+        files = check_side(
+            ctx,
+            client,
+            &m.client_downloads,
+            save(Role::Client),
+            fetched,
+        )
+        .await;
     }
     if files.is_ok() && !m.server_downloads.is_empty() {
-        files = check_side(ctx, server, &m.server_downloads, save(Role::Server)).await;
+        files = check_side(ctx, server, &m.server_downloads, save(Role::Server), None).await;
     }
     let negotiated = match &m.negotiated {
         Some(expected) => Some(Negotiated {

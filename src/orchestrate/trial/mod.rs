@@ -79,6 +79,7 @@ pub struct RunOnce<'a> {
     /// Told once the trial's containers have started: the runner sets the
     /// next trials up from then on, not while this one starts.
     pub started: &'a Started,
+    pub turns: &'a StartTurns,
 }
 
 /// A one-time cue that a trial's containers have started.
@@ -99,6 +100,24 @@ impl Started {
     }
 }
 
+/// The engine starts containers largely one at a time: a trial's own
+/// starts go first, and a setup made ahead starts its containers only
+/// when no trial is starting its own.
+#[derive(Default)]
+pub struct StartTurns(tokio::sync::RwLock<()>);
+
+impl StartTurns {
+    /// Held while a trial starts its containers (many may at once).
+    async fn trial(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.0.read().await
+    }
+
+    /// Returns once no trial is starting its containers.
+    async fn ahead(&self) {
+        drop(self.0.write().await);
+    }
+}
+
 /// What setting a trial up needs: everything of [`RunOnce`] but the
 /// trial's log directory, so it can happen before the trial's turn.
 pub struct StageCtx<'a> {
@@ -108,6 +127,7 @@ pub struct StageCtx<'a> {
     pub prefix: String,
     pub sim_sysctls: &'a [(&'a str, &'a str)],
     pub nets: &'a Arc<NetPool>,
+    pub turns: &'a StartTurns,
 }
 
 /// A trial set up ahead of its turn: its files, networks and containers,
@@ -130,6 +150,7 @@ pub async fn stage(ctx: &StageCtx<'_>) -> Result<Staged, TrialError> {
     let mut timings = Timings::default();
     let result = AssertUnwindSafe(async {
         let (tmp, m) = setup(ctx, &mut res, &log, Hold::Yes, &mut timings).await?;
+        ctx.turns.ahead().await;
         let t0 = std::time::Instant::now();
         start_all(ctx.docker, &log, &res, |r| r != Role::Client).await?;
         sim_listening(ctx.docker, &res).await?;
@@ -327,6 +348,7 @@ async fn execute_inner(
         "server: {} (TESTCASE={}), client: {} (TESTCASE={})",
         ctx.images.server, ctx.test.server_testcase, ctx.images.client, ctx.test.client_testcase
     ));
+    let turn = ctx.turns.trial().await;
     if held {
         // The client starts while the simulator opens its link.
         let go = async {
@@ -344,6 +366,7 @@ async fn execute_inner(
     } else {
         start_all(ctx.docker, log, res, |_| true).await?;
     }
+    drop(turn);
     clock.done(timings, Phase::Start);
     ctx.started.tell();
     log.line("client started");
@@ -358,12 +381,15 @@ async fn execute_inner(
         leave_server: !ctx.test.is_measurement()
             && m.server_downloads.is_empty()
             && m.negotiated.is_none(),
+        client_downloads: (ending == Ending::Client && !m.client_downloads.is_empty())
+            .then(|| evidence::downloads_limit(&m.client_downloads)),
     };
     let Finished {
         codes,
         consoles,
         client_ran,
         server_left,
+        client_downloads,
     } = finish_all(ctx, res, plan).await;
     res.server_left = server_left;
     clock.done(timings, Phase::Finish);
@@ -381,6 +407,7 @@ async fn execute_inner(
         sim: code(Role::Sim),
         ran_for,
         consoles,
+        client_downloads,
     };
     let verdict = decide(ctx, m, res, &ended).await;
     clock.done(timings, Phase::Judge);
@@ -472,6 +499,7 @@ impl RunOnce<'_> {
             prefix: self.prefix.clone(),
             sim_sysctls: self.sim_sysctls,
             nets: self.nets,
+            turns: self.turns,
         }
     }
 }
