@@ -8,6 +8,7 @@ pub mod container;
 mod error;
 pub mod net;
 pub mod pool;
+pub mod volume;
 
 pub use error::{status_of, DockerError};
 

@@ -130,7 +130,7 @@ async fn finish_one(
     }
     if role == Role::Sim {
         if let Some(console) = end_sim(ctx, id).await {
-            let copied = collect_logs(ctx, role, id).await;
+            let copied = collect_logs(ctx, role, id, Done::Finished).await;
             ctx.log.line(format!(
                 "sim completed its traces after {:.2} s (still running, removed after the verdict), copied out after {:.2} s",
                 copied.as_secs_f64(),
@@ -145,16 +145,14 @@ async fn finish_one(
     let stopped = t0.elapsed();
     let downloads = async {
         match plan.client_downloads.filter(|_| role == Role::Client) {
-            Some(limit) => archive::download(ctx.docker, id, "/downloads", limit)
-                .await
-                .ok(),
+            Some(limit) => fetch(ctx, id, "/downloads", limit).await.ok(),
             None => None,
         }
     };
     let (ended, console, _, downloads) = tokio::join!(
         container::ended(ctx.docker, id),
         container::console(ctx.docker, id, CONSOLE_LIMIT),
-        collect_logs(ctx, role, id),
+        collect_logs(ctx, role, id, Done::Finished),
         downloads
     );
     ctx.log.line(format!(
@@ -165,6 +163,37 @@ async fn finish_one(
     (role, ended, console, downloads)
 }
 
+/// Whether a container may still write to what is copied from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// Its processes are gone, or (the simulator) it said it is done.
+    Finished,
+    /// Still running: only the engine's copy is safe to take.
+    Writing,
+}
+
+/// A tar of `path` (a volume) of a container none of whose processes
+/// still writes: made from the volume's directory when this process can
+/// read it, else streamed by the engine.
+async fn fetch(
+    ctx: &RunOnce<'_>,
+    id: &str,
+    path: &str,
+    limit: u64,
+) -> Result<std::fs::File, TrialError> {
+    if let Some(dir) = crate::orchestrate::docker::volume::host_dir(ctx.docker, id, path).await {
+        let top = path.trim_start_matches('/').to_string();
+        let made = tokio::task::spawn_blocking(move || {
+            crate::orchestrate::docker::volume::tar_of(&dir, &top, limit)
+        })
+        .await;
+        if let Ok(Ok(file)) = made {
+            return Ok(file);
+        }
+    }
+    Ok(archive::download(ctx.docker, id, path, limit).await?)
+}
+
 /// A running container's console and /logs, without stopping it; `None`
 /// when it is not running.
 async fn copy_running(ctx: &RunOnce<'_>, role: Role, id: &str) -> Option<(Role, Exit, String)> {
@@ -172,7 +201,7 @@ async fn copy_running(ctx: &RunOnce<'_>, role: Role, id: &str) -> Option<(Role, 
     container::host_pid(ctx.docker, id).await?;
     let (console, _) = tokio::join!(
         container::console(ctx.docker, id, CONSOLE_LIMIT),
-        collect_logs(ctx, role, id)
+        collect_logs(ctx, role, id, Done::Writing)
     );
     ctx.log.line(format!(
         "{role} still running, copied out after {:.2} s",
@@ -231,18 +260,24 @@ async fn end_sim(ctx: &RunOnce<'_>, id: &str) -> Option<String> {
 }
 
 /// One container's /logs copied into the run directory; returns when.
-async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str) -> std::time::Duration {
+async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str, done: Done) -> std::time::Duration {
     let t0 = std::time::Instant::now();
     if !role.keeps_logs() {
         return t0.elapsed();
     }
     let dest = ctx.run.logs(role);
-    let copied = match archive::download(ctx.docker, id, "/logs", LOG_LIMIT).await {
+    let fetched = match done {
+        Done::Writing => archive::download(ctx.docker, id, "/logs", LOG_LIMIT)
+            .await
+            .map_err(TrialError::from),
+        Done::Finished => fetch(ctx, id, "/logs", LOG_LIMIT).await,
+    };
+    let copied = match fetched {
         Ok(file) => tokio::task::spawn_blocking(move || archive::extract(file, &dest))
             .await
             .map_err(TrialError::from)
             .and_then(|r| r.map_err(TrialError::from)),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(e),
     };
     match copied {
         Ok(notes) => notes
