@@ -873,9 +873,9 @@ async fn signal(docker: &Docker, id: &str, signal: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_held_link_opens_on_sigusr1_and_sigusr2_completes_the_traces() {
-    let mut bed: Testbed = Testbed::new("hold", 222, 223).await;
+/// A simulator with `SIM_HOLD=1` and an echo server, both started; returns
+/// the simulator once it says it holds the link.
+async fn held(bed: &mut Testbed) -> String {
     let server: String = bed.endpoint("server", ECHO).await;
     let sim: String = bed
         .sim(
@@ -891,9 +891,19 @@ async fn a_held_link_opens_on_sigusr1_and_sigusr2_completes_the_traces() {
         assert!(Instant::now() < deadline, "the simulator never held");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    sim
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_link_opens_on_sigusr1_and_sigusr2_completes_the_traces() {
+    let mut bed: Testbed = Testbed::new("hold", 222, 223).await;
+    let sim: String = held(&mut bed).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let held: String = bed.logs(&sim).await;
-    assert!(!held.contains("link up"), "the link opened unasked: {held}");
+    let still: String = bed.logs(&sim).await;
+    assert!(
+        !still.contains("link up"),
+        "the link opened unasked: {still}"
+    );
     signal(&bed.docker, &sim, "SIGUSR1").await;
     bed.wait_link_up(&sim).await;
     let v4: String = bed
@@ -926,21 +936,7 @@ async fn a_held_link_opens_on_sigusr1_and_sigusr2_completes_the_traces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_simulator_stops_cleanly_before_the_link_opens() {
     let mut bed: Testbed = Testbed::new("holdstop", 224, 225).await;
-    let server: String = bed.endpoint("server", ECHO).await;
-    let sim: String = bed
-        .sim(
-            &format!("simple-p2p {LINK}"),
-            &[("WAITFORSERVER", "server:4000"), ("SIM_HOLD", "1")],
-            true,
-        )
-        .await;
-    bed.start(&server).await;
-    bed.start(&sim).await;
-    let deadline: Instant = Instant::now() + Duration::from_secs(30);
-    while !bed.logs(&sim).await.contains("holding the link") {
-        assert!(Instant::now() < deadline, "the simulator never held");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sim: String = held(&mut bed).await;
     let out: String = bed.stop_sim(&sim).await;
     assert_eq!(bed.wait(&sim, Duration::from_secs(10)).await, 0, "{out}");
     assert!(out.contains("before the link opened"), "{out}");
