@@ -211,12 +211,7 @@ impl Core {
         let docker = &self.shared().await.ok()?.docker;
         let server = self.impl_image(docker, &trial.server).await.ok()?;
         let client = self.impl_image(docker, &trial.client).await.ok()?;
-        let images = Images {
-            sim: images::SIM_IMAGE.to_string(),
-            iperf: images::IPERF_IMAGE.to_string(),
-            server: server.image,
-            client: client.image,
-        };
+        let images = Images::with_endpoints(server.image, client.image);
         for (role, id) in [(Role::Server, &server.id), (Role::Client, &client.id)] {
             let answer = self.compliant(docker, &images, role, id).await.ok()?;
             if answer != trial::Compliance::Compliant {
@@ -433,12 +428,7 @@ impl Core {
             Err(e) => return RunEnd::Judged(Outcome::Failed, e.to_string()),
         };
         let docker = &shared.docker;
-        let mut images = Images {
-            sim: images::SIM_IMAGE.to_string(),
-            iperf: images::IPERF_IMAGE.to_string(),
-            server: String::new(),
-            client: String::new(),
-        };
+        let mut images = Images::with_endpoints(String::new(), String::new());
         for (role, imp) in [(Role::Server, &trial.server), (Role::Client, &trial.client)] {
             match self.impl_image(docker, imp).await {
                 Ok(i) => {

@@ -55,6 +55,11 @@ const SERVER_WAIT: Duration = Duration::from_secs(25);
 const CLIENT_READY_WAIT: Duration = Duration::from_secs(30);
 const _: () = assert!(SERVER_WAIT.as_secs() < CLIENT_READY_WAIT.as_secs());
 
+/// How the simulator's first console line begins; it is printed once the
+/// stop signals and the runner's cues are in hand (a runner that sends a
+/// cue waits for it).
+pub const SCENARIO_LINE: &str = "Using scenario:";
+
 /// Exit code for a bad scenario or environment.
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code for a failure at run time.
@@ -92,7 +97,7 @@ fn run(config: &Config) -> Result<(), SimError> {
         signals::StopSignals::install().map_err(SimError::Signals)?;
     let sides: Sides = find_sides(config)?;
     kernel::ensure_no_kernel_forwarding(&[&sides.left.name, &sides.right.name])?;
-    println!("Using scenario: {}", config.scenario_text);
+    println!("{SCENARIO_LINE} {}", config.scenario_text);
     println!("client side: {} {}", sides.left.name, describe(&sides.left));
     println!(
         "server side: {} {}",

@@ -7,6 +7,7 @@
 //! whose processes are all gone are read this way (nothing writes while
 //! the walk runs).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Seek};
 use std::os::unix::fs::OpenOptionsExt;
@@ -14,16 +15,19 @@ use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 
-/// The host directory behind the volume mounted at `dest` in container
-/// `id`, if there is one and it can be read from here.
-pub async fn host_dir(docker: &Docker, id: &str, dest: &str) -> Option<PathBuf> {
-    let mounts = docker.inspect_container(id, None).await.ok()?.mounts?;
-    let source = mounts
+/// The host directories behind container `id`'s mounts, by the path they
+/// are mounted at, that can be read from here (none when the engine runs
+/// elsewhere or this process may not read its directory).
+pub async fn host_dirs(docker: &Docker, id: &str) -> HashMap<String, PathBuf> {
+    let mounts = match docker.inspect_container(id, None).await {
+        Ok(inspect) => inspect.mounts.unwrap_or_default(),
+        Err(_) => return HashMap::new(),
+    };
+    mounts
         .into_iter()
-        .find(|m| m.destination.as_deref() == Some(dest))?
-        .source?;
-    let dir = PathBuf::from(source);
-    std::fs::read_dir(&dir).ok().map(|_| dir)
+        .filter_map(|m| Some((m.destination?, PathBuf::from(m.source?))))
+        .filter(|(_, dir)| std::fs::read_dir(dir).is_ok())
+        .collect()
 }
 
 /// A tar of `dir` with every entry under `top/` (as the engine names

@@ -2,7 +2,11 @@
 //! log, each endpoint's /logs into the run directory, and (on failure, if
 //! asked) the files that were served.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::Docker;
 
 use super::console::{last_meaningful_line, SimCounters};
 use super::error::TrialError;
@@ -12,15 +16,16 @@ use super::RunOnce;
 use crate::layout::{Layout, Role};
 use crate::orchestrate::docker::archive;
 use crate::orchestrate::docker::container;
+use crate::orchestrate::docker::volume;
 use crate::orchestrate::materials::Materials;
 
 /// Log copies are capped: a runaway endpoint must not fill the disk.
 const LOG_LIMIT: u64 = 2 << 30;
 const CONSOLE_LIMIT: usize = 256 * 1024;
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long a simulator may take to complete its traces when asked; it
 /// flushes two buffered files, so this is only reached when it is stuck.
-const SIM_END_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const SIM_END_WAIT: Duration = Duration::from_secs(5);
 
 /// What a failure's reason may quote from the consoles.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +42,7 @@ pub(super) struct Finished {
     pub(super) codes: Vec<(Role, Option<i64>)>,
     pub(super) consoles: Consoles,
     /// How long the client's process ran, by the engine's clock.
-    pub(super) client_ran: Option<std::time::Duration>,
+    pub(super) client_ran: Option<Duration>,
     /// The server was still running and was left so: the verdict does not
     /// read what it has yet to write. Its console so far.
     pub(super) server_left: Option<String>,
@@ -110,7 +115,7 @@ pub(super) async fn finish_all(ctx: &RunOnce<'_>, res: &Resources, plan: FinishP
 }
 
 /// A stopped container's exit code and run time.
-type Exit = (Option<i64>, Option<std::time::Duration>);
+type Exit = (Option<i64>, Option<Duration>);
 
 async fn finish_one(
     ctx: &RunOnce<'_>,
@@ -130,7 +135,8 @@ async fn finish_one(
     }
     if role == Role::Sim {
         if let Some(console) = end_sim(ctx, id).await {
-            let copied = collect_logs(ctx, role, id, Done::Finished).await;
+            let local = volume::host_dirs(ctx.docker, id).await;
+            let copied = collect_logs(ctx, role, id, &local).await;
             ctx.log.line(format!(
                 "sim completed its traces after {:.2} s (still running, removed after the verdict), copied out after {:.2} s",
                 copied.as_secs_f64(),
@@ -143,16 +149,19 @@ async fn finish_one(
     // answer its cue flushes its traces on SIGTERM.
     container::stop(ctx.docker, id, STOP_GRACE).await;
     let stopped = t0.elapsed();
+    let local = volume::host_dirs(ctx.docker, id).await;
     let downloads = async {
         match plan.client_downloads.filter(|_| role == Role::Client) {
-            Some(limit) => fetch(ctx, id, "/downloads", limit).await.ok(),
+            Some(limit) => fetch(ctx.docker, id, "/downloads", limit, &local)
+                .await
+                .ok(),
             None => None,
         }
     };
     let (ended, console, _, downloads) = tokio::join!(
         container::ended(ctx.docker, id),
         container::console(ctx.docker, id, CONSOLE_LIMIT),
-        collect_logs(ctx, role, id, Done::Finished),
+        collect_logs(ctx, role, id, &local),
         downloads
     );
     ctx.log.line(format!(
@@ -163,35 +172,28 @@ async fn finish_one(
     (role, ended, console, downloads)
 }
 
-/// Whether a container may still write to what is copied from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Done {
-    /// Its processes are gone, or (the simulator) it said it is done.
-    Finished,
-    /// Still running: only the engine's copy is safe to take.
-    Writing,
-}
+/// The volumes of a container none of whose processes still writes that
+/// can be read from here, by mount path; empty when the engine must
+/// stream them (the container may still write, or the engine is elsewhere).
+type Local = HashMap<String, PathBuf>;
 
-/// A tar of `path` (a volume) of a container none of whose processes
-/// still writes: made from the volume's directory when this process can
-/// read it, else streamed by the engine.
+/// A tar of `path` (a volume) of a container: made from the volume's
+/// directory when `local` has it, else streamed by the engine.
 async fn fetch(
-    ctx: &RunOnce<'_>,
+    docker: &Docker,
     id: &str,
     path: &str,
     limit: u64,
+    local: &Local,
 ) -> Result<std::fs::File, TrialError> {
-    if let Some(dir) = crate::orchestrate::docker::volume::host_dir(ctx.docker, id, path).await {
+    if let Some(dir) = local.get(path).cloned() {
         let top = path.trim_start_matches('/').to_string();
-        let made = tokio::task::spawn_blocking(move || {
-            crate::orchestrate::docker::volume::tar_of(&dir, &top, limit)
-        })
-        .await;
+        let made = tokio::task::spawn_blocking(move || volume::tar_of(&dir, &top, limit)).await;
         if let Ok(Ok(file)) = made {
             return Ok(file);
         }
     }
-    Ok(archive::download(ctx.docker, id, path, limit).await?)
+    Ok(archive::download(docker, id, path, limit).await?)
 }
 
 /// A running container's console and /logs, without stopping it; `None`
@@ -199,9 +201,11 @@ async fn fetch(
 async fn copy_running(ctx: &RunOnce<'_>, role: Role, id: &str) -> Option<(Role, Exit, String)> {
     let t0 = std::time::Instant::now();
     container::host_pid(ctx.docker, id).await?;
+    // Still running: only the engine's copy is safe to take.
+    let engine_only = Local::new();
     let (console, _) = tokio::join!(
         container::console(ctx.docker, id, CONSOLE_LIMIT),
-        collect_logs(ctx, role, id, Done::Writing)
+        collect_logs(ctx, role, id, &engine_only)
     );
     ctx.log.line(format!(
         "{role} still running, copied out after {:.2} s",
@@ -214,9 +218,9 @@ async fn copy_running(ctx: &RunOnce<'_>, role: Role, id: &str) -> Option<(Role, 
 /// (files it wrote on its way out, such as a qlog written when the last
 /// connection is gone) and notes how it ended and what it said since.
 pub(super) async fn after_verdict(
-    docker: &bollard::Docker,
+    docker: &Docker,
     id: &str,
-    dest: Option<std::path::PathBuf>,
+    dest: Option<PathBuf>,
     console_before: &str,
     log: &TrialLog,
 ) {
@@ -231,14 +235,9 @@ pub(super) async fn after_verdict(
     if !since.trim().is_empty() {
         log.block("server console after the verdict", since);
     }
-    let Some(dest) = dest else {
-        return;
-    };
-    match archive::download(docker, id, "/logs", LOG_LIMIT).await {
-        Ok(file) => {
-            let _ = tokio::task::spawn_blocking(move || archive::extract(file, &dest)).await;
-        }
-        Err(e) => log.line(format!("server logs not copied again: {e}")),
+    if let Some(dest) = dest {
+        let local = volume::host_dirs(docker, id).await;
+        copy_logs(docker, log, Role::Server, id, dest, &local).await;
     }
 }
 
@@ -260,19 +259,25 @@ async fn end_sim(ctx: &RunOnce<'_>, id: &str) -> Option<String> {
 }
 
 /// One container's /logs copied into the run directory; returns when.
-async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str, done: Done) -> std::time::Duration {
+async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str, local: &Local) -> Duration {
     let t0 = std::time::Instant::now();
-    if !role.keeps_logs() {
-        return t0.elapsed();
+    if role.keeps_logs() {
+        copy_logs(ctx.docker, ctx.log, role, id, ctx.run.logs(role), local).await;
     }
-    let dest = ctx.run.logs(role);
-    let fetched = match done {
-        Done::Writing => archive::download(ctx.docker, id, "/logs", LOG_LIMIT)
-            .await
-            .map_err(TrialError::from),
-        Done::Finished => fetch(ctx, id, "/logs", LOG_LIMIT).await,
-    };
-    let copied = match fetched {
+    t0.elapsed()
+}
+
+/// Copies a container's /logs into `dest`, noting what was left out or
+/// why nothing could be copied.
+async fn copy_logs(
+    docker: &Docker,
+    log: &TrialLog,
+    role: Role,
+    id: &str,
+    dest: PathBuf,
+    local: &Local,
+) {
+    let copied = match fetch(docker, id, "/logs", LOG_LIMIT, local).await {
         Ok(file) => tokio::task::spawn_blocking(move || archive::extract(file, &dest))
             .await
             .map_err(TrialError::from)
@@ -282,10 +287,9 @@ async fn collect_logs(ctx: &RunOnce<'_>, role: Role, id: &str, done: Done) -> st
     match copied {
         Ok(notes) => notes
             .iter()
-            .for_each(|n| ctx.log.line(format!("{role} logs: {n}"))),
-        Err(e) => ctx.log.line(format!("{role} logs not copied: {e}")),
+            .for_each(|n| log.line(format!("{role} logs: {n}"))),
+        Err(e) => log.line(format!("{role} logs not copied: {e}")),
     }
-    t0.elapsed()
 }
 
 pub(super) fn last_line(text: &str) -> String {

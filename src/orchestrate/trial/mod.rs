@@ -60,6 +60,18 @@ pub struct Images {
     pub client: String,
 }
 
+impl Images {
+    /// The runner's own simulator and iperf images with these endpoints.
+    pub fn with_endpoints(server: String, client: String) -> Images {
+        Images {
+            sim: crate::orchestrate::images::SIM_IMAGE.to_string(),
+            iperf: crate::orchestrate::images::IPERF_IMAGE.to_string(),
+            server,
+            client,
+        }
+    }
+}
+
 /// Inputs of one run.
 pub struct RunOnce<'a> {
     pub docker: &'a Docker,
@@ -83,7 +95,6 @@ pub struct RunOnce<'a> {
 }
 
 /// A one-time cue that a trial's containers have started.
-#[derive(Default)]
 pub struct Started(std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>);
 
 impl Started {
@@ -180,7 +191,7 @@ pub async fn stage(ctx: &StageCtx<'_>) -> Result<Staged, TrialError> {
 /// scenario it runs right after): a cue sent before that would be lost.
 async fn sim_listening(docker: &Docker, res: &Resources) -> Result<(), TrialError> {
     let id = res.id(Role::Sim).unwrap_or_default();
-    let said = |l: &str| l.starts_with("Using scenario:");
+    let said = |l: &str| l.starts_with(netsim::SCENARIO_LINE);
     match container::follow_until(docker, id, said, 64 * 1024, SIM_READY_WAIT).await {
         Some(_) => Ok(()),
         None => Err(TrialError::SimSilent),
